@@ -1,0 +1,49 @@
+// Broker configuration: Gmqtt's keys with Gmqtt's names and defaults, plus what a broker
+// needs besides. Plain data; the binary fills it from a file and the command line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace coromq::broker {
+
+/// Where and how a listener accepts connections, e.g. "mqtt://0.0.0.0:1883".
+struct listener_config {
+    std::string scheme = "mqtt"; ///< mqtt (TCP); mqtts, ws, wss come with the listeners issue
+    std::string host = "0.0.0.0";
+    std::uint16_t port = 1883;
+    std::string path; ///< WebSocket path
+
+    /// "mqtt://HOST:PORT[/PATH]"; throws std::invalid_argument with a message on bad input.
+    static listener_config parse(const std::string& url);
+    std::string to_string() const;
+};
+
+struct broker_config {
+    /// Seconds after which an unacknowledged QoS 1/2 message is sent again (Gmqtt: 20).
+    std::uint32_t delivery_retry_interval = 20;
+    /// QoS 1/2 messages in flight per client at most; the rest wait in the queue (Gmqtt: 20).
+    std::uint32_t max_inflight_messages = 20;
+    /// Queue QoS 0 messages for offline persistent sessions (Gmqtt: true).
+    bool queue_qos0_messages = true;
+    /// Messages queued per client above those in flight; 0 = no limit (Gmqtt: 20).
+    std::uint32_t max_msgqueue_messages = 20;
+    /// One log line per connect and disconnect (Gmqtt: false).
+    bool logging = false;
+    std::vector<listener_config> listeners{listener_config{}};
+
+    /// Largest packet accepted, fixed header included; larger ones close the connection.
+    std::uint32_t max_packet_size = 1024 * 1024;
+    /// Seconds a new connection has to send CONNECT.
+    std::uint32_t connect_timeout = 10;
+    /// I/O threads; 0 = one per core.
+    std::uint32_t threads = 0;
+    /// Simultaneous connections at most; 0 = no limit.
+    std::uint32_t max_connections = 0;
+    /// QoS 0 messages waiting to be written to one online client before more are dropped
+    /// (a subscriber that does not read cannot make the broker grow without bound).
+    std::uint32_t max_outbox_messages = 10'000;
+};
+
+} // namespace coromq::broker

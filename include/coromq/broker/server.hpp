@@ -1,0 +1,44 @@
+// The embeddable broker: configure it, start it, run it, stop it. Asio stays out of this
+// header so embedding code compiles quickly.
+#pragma once
+
+#include <coromq/broker/config.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace coromq::broker {
+
+class server {
+public:
+    explicit server(broker_config config);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// Binds every listener. Throws std::system_error naming the listener on failure
+    /// (port in use, bad address). Call once, before `run`.
+    void start();
+
+    /// The ports bound by `start`, in listener order (useful with port 0).
+    std::vector<std::uint16_t> bound_ports() const;
+
+    /// Serves clients on `config.threads` threads (the calling thread is one of them) until
+    /// `stop` has finished. Returns normally after a graceful stop.
+    void run();
+
+    /// Graceful stop, as Gmqtt does it: close the listeners, close every client and wait until
+    /// their close handling has finished (at most `grace` seconds), then make `run` return.
+    /// Thread-safe; may be called from a signal-handling thread; idempotent.
+    void stop();
+
+    /// Connections open now (thread-safe, approximate while changing).
+    std::size_t connection_count() const noexcept;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace coromq::broker

@@ -1,0 +1,293 @@
+// Two tries over topic levels, so that neither routing a PUBLISH nor answering a wildcard
+// SUBSCRIBE with retained messages has to look at every subscription or retained message.
+//
+//   subscriptions: filters split at '/'      retained: names split at '/'
+//        (root)                                  (root)
+//        /  |   \                                /     \ .
+//    sport  +    #  <- "#": all below         sport    $SYS
+//     |     |                                   |        |
+//  tennis  score <- "+/score"                 tennis   broker   <- a message at each leaf
+//     |                                         |
+//     #   <- "sport/tennis/#"                 player1
+//
+// Not thread-safe: both live on the router's strand.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace coromq::broker {
+
+namespace detail {
+/// Calls f(level, is_last) for each level of `topic` ("a//b" -> "a", "", "b").
+template <class F>
+void for_each_level(std::string_view topic, F&& f) {
+    std::size_t start = 0;
+    for (;;) {
+        const auto slash = topic.find('/', start);
+        if (slash == std::string_view::npos) {
+            f(topic.substr(start), true);
+            return;
+        }
+        f(topic.substr(start, slash - start), false);
+        start = slash + 1;
+    }
+}
+} // namespace detail
+
+/// Subscriptions by filter. `Entry` is what a subscription carries; `Key` identifies the
+/// subscriber (one entry per subscriber per filter).
+template <class Key, class Entry>
+class subscription_trie {
+public:
+    /// Adds or replaces `key`'s subscription to `filter`. Returns true when it is new.
+    bool insert(std::string_view filter, Key key, Entry entry) {
+        node* n = &root_;
+        detail::for_each_level(filter, [&](std::string_view level, bool) {
+            auto it = n->children.find(level);
+            if (it == n->children.end()) {
+                it = n->children.emplace(std::string(level), std::make_unique<node>()).first;
+                it->second->parent = n;
+                it->second->level = it->first;
+            }
+            n = it->second.get();
+        });
+        for (auto& s : n->subscribers) {
+            if (s.first == key) {
+                s.second = std::move(entry);
+                return false;
+            }
+        }
+        n->subscribers.emplace_back(key, std::move(entry));
+        ++size_;
+        return true;
+    }
+
+    /// Removes `key`'s subscription to `filter`. Returns true when there was one.
+    bool erase(std::string_view filter, Key key) {
+        node* n = &root_;
+        bool found = true;
+        detail::for_each_level(filter, [&](std::string_view level, bool) {
+            if (!found) {
+                return;
+            }
+            auto it = n->children.find(level);
+            if (it == n->children.end()) {
+                found = false;
+                return;
+            }
+            n = it->second.get();
+        });
+        if (!found) {
+            return false;
+        }
+        auto& subs = n->subscribers;
+        for (auto it = subs.begin(); it != subs.end(); ++it) {
+            if (it->first == key) {
+                *it = std::move(subs.back());
+                subs.pop_back();
+                --size_;
+                prune(n);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// Calls f(key, entry) for every subscription whose filter matches the topic name `name`.
+    /// A subscriber with several matching filters is reported once per filter.
+    template <class F>
+    void match(std::string_view name, F&& f) const {
+        // [MQTT-4.7.2-1] names starting with '$' are not matched by a leading wildcard.
+        const bool dollar = !name.empty() && name.front() == '$';
+        match_from(root_, name, 0, dollar, f);
+    }
+
+    std::size_t size() const noexcept { return size_; }
+
+private:
+    struct node {
+        std::map<std::string, std::unique_ptr<node>, std::less<>> children;
+        std::vector<std::pair<Key, Entry>> subscribers;
+        node* parent = nullptr;
+        std::string_view level; ///< this node's key in its parent's map
+    };
+
+    template <class F>
+    static void emit(const node& n, F& f) {
+        for (const auto& [key, entry] : n.subscribers) {
+            f(key, entry);
+        }
+    }
+
+    /// `pos` is the start of the current level in `name`, or npos past the last level.
+    template <class F>
+    static void match_from(const node& n, std::string_view name, std::size_t pos, bool dollar,
+                           F& f) {
+        if (pos == std::string_view::npos) {
+            emit(n, f);
+            // "sport/#" also matches "sport" [MQTT-4.7.1-2].
+            if (auto it = n.children.find(std::string_view("#")); it != n.children.end()) {
+                emit(*it->second, f);
+            }
+            return;
+        }
+        const auto slash = name.find('/', pos);
+        const auto level = name.substr(pos, slash == std::string_view::npos ? name.npos : slash - pos);
+        const auto next = slash == std::string_view::npos ? std::string_view::npos : slash + 1;
+        if (auto it = n.children.find(level); it != n.children.end()) {
+            match_from(*it->second, name, next, dollar, f);
+        }
+        if (dollar && pos == 0) {
+            return;
+        }
+        if (auto it = n.children.find(std::string_view("+")); it != n.children.end()) {
+            match_from(*it->second, name, next, dollar, f);
+        }
+        if (auto it = n.children.find(std::string_view("#")); it != n.children.end()) {
+            emit(*it->second, f);
+        }
+    }
+
+    void prune(node* n) {
+        while (n != &root_ && n->subscribers.empty() && n->children.empty()) {
+            node* parent = n->parent;
+            parent->children.erase(parent->children.find(n->level));
+            n = parent;
+        }
+    }
+
+    node root_;
+    std::size_t size_ = 0;
+};
+
+/// Retained messages by topic name; a wildcard filter walks only the branches it can match.
+template <class Message>
+class retained_trie {
+public:
+    /// Stores `message` under `name`, or removes what is there when `message` is empty.
+    void set(std::string_view name, Message message) {
+        if (!message) {
+            erase(name);
+            return;
+        }
+        node* n = &root_;
+        detail::for_each_level(name, [&](std::string_view level, bool) {
+            auto it = n->children.find(level);
+            if (it == n->children.end()) {
+                it = n->children.emplace(std::string(level), std::make_unique<node>()).first;
+                it->second->parent = n;
+                it->second->level = it->first;
+            }
+            n = it->second.get();
+        });
+        if (!n->message) {
+            ++size_;
+        }
+        n->message = std::move(message);
+    }
+
+    /// Calls f(message) for every retained message whose name matches `filter`.
+    template <class F>
+    void match(std::string_view filter, F&& f) const {
+        match_from(root_, filter, 0, f);
+    }
+
+    std::size_t size() const noexcept { return size_; }
+
+private:
+    struct node {
+        std::map<std::string, std::unique_ptr<node>, std::less<>> children;
+        Message message{};
+        node* parent = nullptr;
+        std::string_view level;
+    };
+
+    void erase(std::string_view name) {
+        node* n = &root_;
+        bool found = true;
+        detail::for_each_level(name, [&](std::string_view level, bool) {
+            if (!found) {
+                return;
+            }
+            auto it = n->children.find(level);
+            if (it == n->children.end()) {
+                found = false;
+                return;
+            }
+            n = it->second.get();
+        });
+        if (!found || !n->message) {
+            return;
+        }
+        n->message = Message{};
+        --size_;
+        while (n != &root_ && !n->message && n->children.empty()) {
+            node* parent = n->parent;
+            parent->children.erase(parent->children.find(n->level));
+            n = parent;
+        }
+    }
+
+    template <class F>
+    static void emit_subtree(const node& n, bool skip_dollar, F& f) {
+        if (n.message) {
+            f(n.message);
+        }
+        for (const auto& [level, child] : n.children) {
+            if (skip_dollar && !level.empty() && level.front() == '$') {
+                continue;
+            }
+            emit_subtree(*child, false, f);
+        }
+    }
+
+    template <class F>
+    static void match_from(const node& n, std::string_view filter, std::size_t pos, F& f) {
+        if (pos == std::string_view::npos) {
+            if (n.message) {
+                f(n.message);
+            }
+            return;
+        }
+        const bool at_root = pos == 0;
+        const auto slash = filter.find('/', pos);
+        const auto level =
+            filter.substr(pos, slash == std::string_view::npos ? filter.npos : slash - pos);
+        const auto next = slash == std::string_view::npos ? std::string_view::npos : slash + 1;
+        if (level == "#") {
+            // The parent level too: "sport/#" matches "sport". At the root, '$' topics are
+            // not matched by a wildcard [MQTT-4.7.2-1].
+            if (!at_root && n.message) {
+                f(n.message);
+            }
+            for (const auto& [child_level, child] : n.children) {
+                if (at_root && !child_level.empty() && child_level.front() == '$') {
+                    continue;
+                }
+                emit_subtree(*child, false, f);
+            }
+            return;
+        }
+        if (level == "+") {
+            for (const auto& [child_level, child] : n.children) {
+                if (at_root && !child_level.empty() && child_level.front() == '$') {
+                    continue;
+                }
+                match_from(*child, filter, next, f);
+            }
+            return;
+        }
+        if (auto it = n.children.find(level); it != n.children.end()) {
+            match_from(*it->second, filter, next, f);
+        }
+    }
+
+    node root_;
+    std::size_t size_ = 0;
+};
+
+} // namespace coromq::broker

@@ -1,0 +1,471 @@
+// One client connection: read CONNECT under a deadline, attach to the router, then
+// `read_loop || write_loop || watchdog` until one of them ends, then detach.
+//
+// Ownership and lifetimes: the coroutine owns the socket; the router's session holds the
+// client link (outbox) while the connection is attached; closures posted to the router
+// strand hold the session and the link by shared_ptr, so neither dies under them.
+#include "connection.hpp"
+
+#include "../broker/log.hpp"
+
+#include <coromq/packet/codec.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <variant>
+
+namespace coromq::net {
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+using steady = std::chrono::steady_clock;
+using wall = std::chrono::system_clock;
+using boost::system::error_code;
+using packet::errc;
+using packet::protocol_version;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// The network side of a client link: a one-slot channel wakes the writer coroutine.
+class connection_link final : public broker::client_link {
+public:
+    connection_link(const asio::any_io_executor& ex, protocol_version v, std::string remote)
+        : client_link(v, std::move(remote)), signal(ex, 1) {}
+
+    /// Thread-safe (concurrent_channel); a full slot already means "wake up".
+    asio::experimental::concurrent_channel<void(error_code)> signal;
+
+protected:
+    void wake() override { signal.try_send(error_code{}); }
+};
+
+/// Received bytes. Frames are parsed in place; the buffer grows only as bytes actually
+/// arrive (at most doubling), never to a length a peer merely declares.
+class input_buffer {
+public:
+    packet::bytes_view data() const noexcept {
+        return {storage_.data() + begin_, end_ - begin_};
+    }
+    void consume(std::size_t n) noexcept {
+        begin_ += n;
+        if (begin_ == end_) {
+            begin_ = end_ = 0;
+        }
+    }
+    /// Room to read into, making sure there is some and that `want` bytes could eventually fit.
+    asio::mutable_buffer prepare(std::size_t want) {
+        if (begin_ > 0 && (end_ == storage_.size() || storage_.size() - begin_ < want)) {
+            std::memmove(storage_.data(), storage_.data() + begin_, end_ - begin_);
+            end_ -= begin_;
+            begin_ = 0;
+        }
+        if (end_ == storage_.size()) {
+            const std::size_t grown = std::max<std::size_t>(initial_size, storage_.size() * 2);
+            storage_.resize(std::min(grown, std::max(want, storage_.size() + 1)));
+        }
+        return {storage_.data() + end_, storage_.size() - end_};
+    }
+    void commit(std::size_t n) noexcept { end_ += n; }
+    /// Gives memory back after a burst of large packets, so idle connections stay small.
+    void shrink_if_idle() {
+        if (begin_ == end_ && storage_.size() > 4 * initial_size) {
+            std::vector<std::uint8_t>().swap(storage_);
+            begin_ = end_ = 0;
+        }
+    }
+
+private:
+    static constexpr std::size_t initial_size = 1024;
+    std::vector<std::uint8_t> storage_;
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
+};
+
+struct frame {
+    packet::fixed_header header;
+    packet::bytes_view body; ///< valid until the next read_frame
+};
+
+/// Reads the next complete packet. Errors are network errors or codec framing errors.
+template <class Stream>
+asio::awaitable<packet::result<frame>> read_frame(Stream& stream, input_buffer& in,
+                                                  std::size_t& consumed, std::uint32_t max_size) {
+    in.consume(consumed);
+    consumed = 0;
+    for (;;) {
+        auto header = packet::parse_fixed_header(in.data(), max_size);
+        if (!header) {
+            co_return header.error();
+        }
+        if (*header && in.data().size() >= (*header)->packet_size()) {
+            const auto& h = **header;
+            consumed = h.packet_size();
+            co_return frame{h, in.data().subspan(h.size, h.remaining_length)};
+        }
+        const std::size_t want = *header ? (*header)->packet_size() : in.data().size() + 1;
+        auto space = in.prepare(want);
+        auto [ec, n] = co_await stream.async_read_some(space, use_tuple);
+        if (ec) {
+            co_return ec;
+        }
+        in.commit(n);
+    }
+}
+
+/// Everything a connection's loops share; lives in serve_connection's frame.
+struct connection_context {
+    std::shared_ptr<broker_state> state;
+    std::shared_ptr<connection_link> link;
+    std::shared_ptr<broker::session> session;
+    protocol_version version = protocol_version::v3_1_1;
+    steady::time_point deadline = steady::time_point::max();
+    std::chrono::milliseconds keep_alive_window{0};
+    bool clean_disconnect = false;
+    std::string end_reason;
+};
+
+/// The 5.0 reason code a codec error is reported with (DISCONNECT before closing).
+packet::reason_code reason_for(errc e) {
+    switch (e) {
+    case errc::packet_too_large: return packet::reason_code::packet_too_large;
+    case errc::topic_name_wildcard:
+    case errc::topic_name_empty: return packet::reason_code::topic_name_invalid;
+    case errc::invalid_topic_filter: return packet::reason_code::topic_filter_invalid;
+    case errc::invalid_fixed_header_flags:
+    case errc::invalid_qos:
+    case errc::dup_with_qos0:
+    case errc::reserved_packet_type: return packet::reason_code::protocol_error;
+    default: return packet::reason_code::malformed_packet;
+    }
+}
+
+std::string describe(const error_code& ec) {
+    if (ec == asio::error::eof) {
+        return "connection closed by peer";
+    }
+    if (ec.category() == packet::category()) {
+        return std::string("protocol error: ") + packet::to_string(errc(ec.value()));
+    }
+    return "network error: " + ec.message();
+}
+
+/// Runs `fn(router&)` on the router strand and waits for it.
+template <class Fn>
+asio::awaitable<void> on_router(broker_state& st, Fn fn) {
+    auto task = [&st, &fn]() -> asio::awaitable<void> {
+        fn(st.core);
+        co_return;
+    };
+    co_await asio::co_spawn(st.strand, task, asio::use_awaitable);
+}
+
+/// After a protocol error on a 5.0 connection: tell the client why, let the writer flush,
+/// and give it a bounded time to do so. 3.x has no way to say why: just close.
+asio::awaitable<void> close_with_reason(connection_context& ctx, packet::reason_code why) {
+    if (ctx.version == protocol_version::v5) {
+        broker::outgoing o;
+        packet::encode(packet::disconnect{why, {}}, ctx.version, o.header);
+        ctx.link->push(std::move(o));
+        ctx.link->close(broker::close_reason::protocol_error);
+        asio::steady_timer linger(co_await asio::this_coro::executor, std::chrono::seconds(5));
+        co_await linger.async_wait(use_tuple); // the writer ends the connection first
+    }
+}
+
+template <class Stream>
+asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_context& ctx) {
+    broker_state& st = *ctx.state;
+    std::size_t consumed = 0;
+    unsigned posted_since_barrier = 0;
+    for (;;) {
+        auto f = co_await read_frame(stream, in, consumed, st.config.max_packet_size);
+        if (!f) {
+            ctx.end_reason = describe(f.error());
+            if (f.error().category() == packet::category()) {
+                co_await close_with_reason(ctx, reason_for(errc(f.error().value())));
+            }
+            co_return;
+        }
+        if (ctx.keep_alive_window.count() > 0) {
+            ctx.deadline = steady::now() + ctx.keep_alive_window; // [MQTT-3.1.2-24]
+        }
+        auto decoded = packet::decode(f->header, f->body, ctx.version);
+        if (!decoded) {
+            ctx.end_reason = describe(decoded.error());
+            co_await close_with_reason(ctx, reason_for(errc(decoded.error().value())));
+            co_return;
+        }
+        in.shrink_if_idle();
+
+        // Everything that needs the router is posted to its strand in arrival order; the
+        // reader does not wait for it, except every so often (below) so that a fast
+        // publisher cannot pile up unbounded work in front of the router.
+        auto* link = ctx.link.get();
+        auto session = ctx.session;
+        bool posted = true;
+        switch (type_of(*decoded)) {
+        case packet::packet_type::publish: {
+            auto task = [&st, session, link, p = std::get<packet::publish>(std::move(*decoded))]() mutable {
+                st.core.on_publish(*session, link, std::move(p), steady::now());
+            };
+            asio::post(st.strand, std::move(task));
+            break;
+        }
+        case packet::packet_type::puback: {
+            const auto id = std::get<packet::puback>(*decoded).packet_id;
+            asio::post(st.strand, [&st, session, link, id] { st.core.on_puback(*session, link, id, steady::now()); });
+            break;
+        }
+        case packet::packet_type::pubrec: {
+            const auto id = std::get<packet::pubrec>(*decoded).packet_id;
+            asio::post(st.strand, [&st, session, link, id] { st.core.on_pubrec(*session, link, id, steady::now()); });
+            break;
+        }
+        case packet::packet_type::pubrel: {
+            const auto id = std::get<packet::pubrel>(*decoded).packet_id;
+            asio::post(st.strand, [&st, session, link, id] { st.core.on_pubrel(*session, link, id); });
+            break;
+        }
+        case packet::packet_type::pubcomp: {
+            const auto id = std::get<packet::pubcomp>(*decoded).packet_id;
+            asio::post(st.strand, [&st, session, link, id] { st.core.on_pubcomp(*session, link, id, steady::now()); });
+            break;
+        }
+        case packet::packet_type::subscribe: {
+            auto task = [&st, session, link, p = std::get<packet::subscribe>(std::move(*decoded))]() mutable {
+                st.core.on_subscribe(*session, link, std::move(p), steady::now(), wall::now());
+            };
+            asio::post(st.strand, std::move(task));
+            break;
+        }
+        case packet::packet_type::unsubscribe: {
+            auto task = [&st, session, link, p = std::get<packet::unsubscribe>(std::move(*decoded))]() mutable {
+                st.core.on_unsubscribe(*session, link, std::move(p));
+            };
+            asio::post(st.strand, std::move(task));
+            break;
+        }
+        case packet::packet_type::pingreq: {
+            broker::outgoing o;
+            packet::encode(packet::pingresp{}, ctx.version, o.header); // [MQTT-3.12.4-1]
+            ctx.link->push(std::move(o));
+            posted = false;
+            break;
+        }
+        case packet::packet_type::disconnect:
+            ctx.clean_disconnect = true; // [MQTT-3.14.4-3] the will is discarded
+            if (ctx.version == protocol_version::v5 &&
+                std::get<packet::disconnect>(*decoded).reason ==
+                    packet::reason_code::disconnect_with_will_message) {
+                ctx.clean_disconnect = false;
+            }
+            ctx.end_reason = "client disconnected";
+            co_return;
+        case packet::packet_type::connect:
+            ctx.end_reason = "protocol error: second CONNECT"; // [MQTT-3.1.0-2]
+            co_await close_with_reason(ctx, packet::reason_code::protocol_error);
+            co_return;
+        default:
+            // CONNACK, SUBACK, UNSUBACK, PINGRESP, AUTH: only a server sends these.
+            ctx.end_reason = std::string("protocol error: unexpected ") +
+                             packet::to_string(type_of(*decoded));
+            co_await close_with_reason(ctx, packet::reason_code::protocol_error);
+            co_return;
+        }
+        if (posted && ++posted_since_barrier >= 128) {
+            posted_since_barrier = 0;
+            co_await on_router(st, [](broker::router&) {}); // the router has caught up
+        }
+    }
+}
+
+template <class Stream>
+asio::awaitable<void> write_loop(Stream& stream, connection_link& link) {
+    std::vector<broker::outgoing> batch;
+    std::vector<asio::const_buffer> buffers;
+    for (;;) {
+        link.take_all(batch);
+        if (batch.empty()) {
+            if (link.closing()) {
+                co_return; // everything queued before close() has been written
+            }
+            auto [ec] = co_await link.signal.async_receive(use_tuple);
+            if (ec) {
+                co_return;
+            }
+            continue;
+        }
+        // One gather write for everything queued: headers from the batch, payloads straight
+        // from the shared message buffers.
+        buffers.clear();
+        for (const auto& o : batch) {
+            buffers.emplace_back(o.header.data(), o.header.size());
+            if (!o.payload.empty() && !o.payload.payload().empty()) {
+                buffers.emplace_back(o.payload.payload().data(), o.payload.payload().size());
+            }
+        }
+        auto [ec, n] = co_await asio::async_write(stream, buffers, use_tuple);
+        if (ec) {
+            co_return;
+        }
+        batch.clear();
+        if (batch.capacity() > 256) {
+            std::vector<broker::outgoing>().swap(batch);
+            std::vector<asio::const_buffer>().swap(buffers);
+        }
+    }
+}
+
+asio::awaitable<void> watchdog(connection_context& ctx) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        timer.expires_at(ctx.deadline);
+        auto [ec] = co_await timer.async_wait(use_tuple);
+        if (ec == asio::error::operation_aborted) {
+            co_return; // another loop ended first
+        }
+        if (steady::now() >= ctx.deadline) {
+            ctx.end_reason = ctx.session ? "keep-alive timeout" : "no CONNECT in time";
+            co_return;
+        }
+    }
+}
+
+/// Writes a CONNACK refusing the connection (before any session exists).
+template <class Stream>
+asio::awaitable<void> refuse(Stream& stream, protocol_version v, std::uint8_t code) {
+    std::string bytes;
+    packet::encode(packet::connack{false, code, {}}, v, bytes);
+    co_await asio::async_write(stream, asio::buffer(bytes), use_tuple);
+}
+
+/// Reads and checks CONNECT. Returns nullopt when the connection must close.
+template <class Stream>
+asio::awaitable<std::optional<packet::connect>> read_connect(Stream& stream, input_buffer& in,
+                                                            connection_context& ctx) {
+    std::size_t consumed = 0;
+    auto f = co_await read_frame(stream, in, consumed, ctx.state->config.max_packet_size);
+    if (!f) {
+        ctx.end_reason = describe(f.error());
+        co_return std::nullopt;
+    }
+    if (f->header.type != packet::packet_type::connect) {
+        ctx.end_reason = "protocol error: first packet is not CONNECT"; // [MQTT-3.1.0-1]
+        co_return std::nullopt;
+    }
+    auto c = packet::decode_connect(f->header, f->body);
+    in.consume(consumed);
+    if (!c) {
+        ctx.end_reason = describe(c.error());
+        const auto e = errc(c.error().value());
+        if (e == errc::unsupported_protocol_version) {
+            // [MQTT-3.1.2-2] CONNACK 0x01, then close. The client may not speak 5.0, so the
+            // 3.1.1 layout is used.
+            co_await refuse(stream, protocol_version::v3_1_1,
+                            std::uint8_t(packet::connect_return_code::unacceptable_protocol_version));
+        } else if (e == errc::invalid_client_id) {
+            co_await refuse(stream, protocol_version::v3_1,
+                            std::uint8_t(packet::connect_return_code::identifier_rejected));
+        }
+        co_return std::nullopt;
+    }
+    co_return std::move(*c);
+}
+
+} // namespace
+
+asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket,
+                                       std::shared_ptr<broker_state> state) {
+    connection_context ctx;
+    ctx.state = state;
+    error_code ignored;
+    std::string remote;
+    if (auto ep = socket.remote_endpoint(ignored); !ignored) {
+        remote = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
+                                      : ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    input_buffer in;
+
+    // Phase 1: CONNECT within connect_timeout seconds.
+    ctx.deadline = steady::now() + std::chrono::seconds(state->config.connect_timeout);
+    auto first = co_await (read_connect(socket, in, ctx) || watchdog(ctx));
+    if (first.index() != 0 || !std::get<0>(first)) {
+        if (state->config.logging) {
+            broker::log("INFO", "refused remote=", remote, " reason=", ctx.end_reason);
+        }
+        socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+        co_return;
+    }
+    packet::connect connect = std::move(*std::get<0>(first));
+    ctx.version = connect.version;
+    ctx.link = std::make_shared<connection_link>(socket.get_executor(), connect.version, remote);
+
+    broker::attach_result attached;
+    co_await on_router(*state, [&](broker::router& r) {
+        attached = r.attach(connect, ctx.link, steady::now(), wall::now());
+    });
+    ctx.session = attached.attached;
+    const std::string client_id =
+        attached.assigned_client_id.empty() ? connect.client_id : attached.assigned_client_id;
+
+    if (ctx.session) {
+        if (state->config.logging) {
+            broker::log("INFO", "connected client_id=", client_id, " remote=", remote,
+                        " version=", int(connect.version), " clean_session=", connect.clean_start,
+                        " keep_alive=", connect.keep_alive,
+                        " session_present=", attached.session_present);
+        }
+        // Phase 2: serve. A keep-alive of 0 switches the mechanism off [MQTT-3.1.2-24].
+        ctx.keep_alive_window = std::chrono::milliseconds(connect.keep_alive * 1500);
+        ctx.deadline = connect.keep_alive ? steady::now() + ctx.keep_alive_window
+                                          : steady::time_point::max();
+        co_await (read_loop(socket, in, ctx) || write_loop(socket, *ctx.link) || watchdog(ctx));
+
+        const auto why = ctx.link->reason();
+        if (why == broker::close_reason::taken_over) {
+            ctx.end_reason = "taken over";
+        } else if (why == broker::close_reason::server_stopping) {
+            ctx.end_reason = "server stopping";
+        } else if (why == broker::close_reason::kicked) {
+            ctx.end_reason = "disconnected by operator";
+        } else if (ctx.end_reason.empty()) {
+            ctx.end_reason = "connection closed";
+        }
+        ctx.link->close(broker::close_reason::none); // no more pushes
+        // [MQTT-3.1.2-8] the will goes out unless the client said DISCONNECT.
+        const bool with_will = !ctx.clean_disconnect && why != broker::close_reason::server_stopping;
+        auto session = ctx.session;
+        auto* link = ctx.link.get();
+        co_await on_router(*state, [&](broker::router& r) {
+            r.detach(session, link, with_will, steady::now(), wall::now());
+        });
+        if (state->config.logging) {
+            broker::log("INFO", "disconnected client_id=", client_id, " remote=", remote,
+                        " reason=", ctx.end_reason);
+        }
+    } else {
+        // Refused by the router (e.g. empty client id with clean session 0): flush the
+        // CONNACK it queued, then close.
+        ctx.deadline = steady::now() + std::chrono::seconds(5);
+        co_await (write_loop(socket, *ctx.link) || watchdog(ctx));
+        if (state->config.logging) {
+            broker::log("INFO", "refused client_id=", client_id, " remote=", remote,
+                        " reason=identifier rejected");
+        }
+    }
+    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+}
+
+} // namespace coromq::net

@@ -57,8 +57,8 @@ int main(int argc, char* argv[]) {
     std::thread signal_thread([&] {
         int sig = 0;
         sigwait(&signals, &sig);
-        std::cerr << "coromq: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
-                  << " received, stopping" << std::endl;
+        std::cerr << "coromq: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << " received, stopping"
+                  << std::endl;
         server.stop();
     });
     server.run();

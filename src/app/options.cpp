@@ -11,28 +11,30 @@ namespace po = boost::program_options;
 namespace {
 
 po::options_description broker_options() {
-    po::options_description d("Broker options (also valid as `key = value` lines in the config file)");
-    d.add_options()
-        ("listener", po::value<std::vector<std::string>>()->composing(),
-         "where to accept clients, repeatable: mqtt://HOST:PORT (default mqtt://0.0.0.0:1883)")
-        ("delivery_retry_interval", po::value<std::uint32_t>(),
-         "seconds before an unacknowledged QoS 1/2 message is sent again (default 20; 0 = only on reconnect)")
-        ("max_inflight_messages", po::value<std::uint32_t>(),
-         "QoS 1/2 messages in flight per client (default 20)")
-        ("queue_qos0_messages", po::value<bool>(),
-         "queue QoS 0 messages for offline persistent sessions (default true)")
-        ("max_msgqueue_messages", po::value<std::uint32_t>(),
-         "messages queued per client above those in flight; 0 = unlimited (default 20)")
-        ("logging", po::value<bool>(), "log connects and disconnects (default false)")
-        ("max_packet_size", po::value<std::uint32_t>(),
-         "largest packet accepted, in bytes (default 1048576)")
-        ("connect_timeout", po::value<std::uint32_t>(),
-         "seconds a new connection has to send CONNECT (default 10)")
-        ("threads", po::value<std::uint32_t>(), "I/O threads; 0 = one per core (default 0)")
-        ("max_connections", po::value<std::uint32_t>(),
-         "simultaneous connections; 0 = unlimited (default 0)")
-        ("max_outbox_messages", po::value<std::uint32_t>(),
-         "QoS 0 messages waiting to be written to one client before more are dropped (default 10000)");
+    po::options_description d(
+        "Broker options (also valid as `key = value` lines in the config file)");
+    d.add_options()(
+        "listener", po::value<std::vector<std::string>>()->composing(),
+        "where to accept clients, repeatable: mqtt://HOST:PORT (default mqtt://0.0.0.0:1883)")(
+        "delivery_retry_interval", po::value<std::uint32_t>(),
+        "seconds before an unacknowledged QoS 1/2 message is sent again (default 20; 0 = only on "
+        "reconnect)")("max_inflight_messages", po::value<std::uint32_t>(),
+                      "QoS 1/2 messages in flight per client (default 20)")(
+        "queue_qos0_messages", po::value<bool>(),
+        "queue QoS 0 messages for offline persistent sessions (default true)")(
+        "max_msgqueue_messages", po::value<std::uint32_t>(),
+        "messages queued per client above those in flight; 0 = unlimited (default 20)")(
+        "logging", po::value<bool>(), "log connects and disconnects (default false)")(
+        "max_packet_size", po::value<std::uint32_t>(),
+        "largest packet accepted, in bytes (default 1048576)")(
+        "connect_timeout", po::value<std::uint32_t>(),
+        "seconds a new connection has to send CONNECT (default 10)")(
+        "threads", po::value<std::uint32_t>(), "I/O threads; 0 = one per core (default 0)")(
+        "max_connections", po::value<std::uint32_t>(),
+        "simultaneous connections; 0 = unlimited (default 0)")(
+        "max_outbox_messages", po::value<std::uint32_t>(),
+        "QoS 0 messages waiting to be written to one client before more are dropped (default "
+        "10000)");
     return d;
 }
 
@@ -93,10 +95,10 @@ void take(const po::variables_map& vm, const char* key, T& into) {
 invocation parse_command_line(int argc, const char* const argv[]) {
     invocation inv;
     po::options_description general("General options");
-    general.add_options()
-        ("help,h", "print this help and exit")
-        ("version", "print the version and exit")
-        ("config,c", po::value<std::string>(), "configuration file (`key = value` lines, # comments)");
+    general.add_options()("help,h", "print this help and exit")("version",
+                                                                "print the version and exit")(
+        "config,c", po::value<std::string>(),
+        "configuration file (`key = value` lines, # comments)");
     auto broker = broker_options();
     po::options_description all;
     all.add(general).add(broker);

@@ -24,9 +24,9 @@ struct outgoing {
 /// Why the router asks a connection to close.
 enum class close_reason : std::uint8_t {
     none,
-    taken_over,     ///< another connection took the client id [MQTT-3.1.4-2]
+    taken_over, ///< another connection took the client id [MQTT-3.1.4-2]
     server_stopping,
-    kicked,         ///< an operator asked for it
+    kicked, ///< an operator asked for it
     protocol_error,
 };
 
@@ -34,7 +34,8 @@ enum class close_reason : std::uint8_t {
 class client_link {
 public:
     client_link(packet::protocol_version version, std::string remote_address)
-        : version_(version), remote_address_(std::move(remote_address)) {}
+        : version_(version)
+        , remote_address_(std::move(remote_address)) {}
     virtual ~client_link() = default;
     client_link(const client_link&) = delete;
     client_link& operator=(const client_link&) = delete;

@@ -18,13 +18,16 @@ void send(client_link& link, const Packet& p) {
     link.push(std::move(o));
 }
 
-qos min_qos(qos a, qos b) { return a < b ? a : b; }
+qos min_qos(qos a, qos b) {
+    return a < b ? a : b;
+}
 
 /// A 5.0 session outlives its connection when the session expiry interval is above zero;
 /// before 5.0 when clean session is 0.
 bool persistent(const packet::connect& c) {
     if (c.version == protocol_version::v5) {
-        const auto* expiry = packet::find_property(c.props, packet::property_id::session_expiry_interval);
+        const auto* expiry =
+            packet::find_property(c.props, packet::property_id::session_expiry_interval);
         return expiry && expiry->number > 0;
     }
     return !c.clean_start;
@@ -32,7 +35,8 @@ bool persistent(const packet::connect& c) {
 
 } // namespace
 
-router::router(broker_config config) : config_(std::move(config)) {
+router::router(broker_config config)
+    : config_(std::move(config)) {
     if (config_.max_inflight_messages == 0 || config_.max_inflight_messages > 65535) {
         config_.max_inflight_messages = 65535; // packet ids are 16 bits
     }
@@ -60,9 +64,9 @@ attach_result router::attach(const packet::connect& c, std::shared_ptr<client_li
         // [MQTT-3.1.3-8] a zero-byte id with clean session 0 is refused with 0x02;
         // [MQTT-3.1.3-6] with clean session 1 the server assigns a unique id.
         if (c.version != protocol_version::v5 && !c.clean_start) {
-            send(*link, packet::connack{false,
-                                        std::uint8_t(packet::connect_return_code::identifier_rejected),
-                                        {}});
+            send(*link,
+                 packet::connack{
+                     false, std::uint8_t(packet::connect_return_code::identifier_rejected), {}});
             link->close(close_reason::protocol_error); // [MQTT-3.1.3-9]
             return result;
         }
@@ -108,8 +112,8 @@ attach_result router::attach(const packet::connect& c, std::shared_ptr<client_li
 
     packet::connack ack{result.session_present, 0, {}};
     if (c.version == protocol_version::v5 && !result.assigned_client_id.empty()) {
-        ack.props.push_back({packet::property_id::assigned_client_identifier, 0, {},
-                             result.assigned_client_id});
+        ack.props.push_back(
+            {packet::property_id::assigned_client_identifier, 0, {}, result.assigned_client_id});
     }
     send(*s->link, ack);
     if (result.session_present) {
@@ -159,8 +163,7 @@ void router::remove_session(const std::shared_ptr<session>& s) {
     }
 }
 
-void router::on_publish(session& s, const client_link* link, packet::publish&& p,
-                        steady_time now) {
+void router::on_publish(session& s, const client_link* link, packet::publish&& p, steady_time now) {
     if (s.link.get() != link) {
         return;
     }
@@ -180,7 +183,9 @@ void router::on_publish(session& s, const client_link* link, packet::publish&& p
         }
     }
     switch (p.qos_level) {
-    case qos::at_most_once: publish(std::move(m), now); break;
+    case qos::at_most_once:
+        publish(std::move(m), now);
+        break;
     case qos::at_least_once:
         publish(std::move(m), now);
         send(*s.link, packet::puback{{p.packet_id, packet::reason_code::success, {}}});
@@ -213,8 +218,7 @@ void router::route(const message_ptr& m, steady_time now) {
     if (matches_.size() > 1) {
         // One copy per session, at the highest QoS of its matching subscriptions [MQTT-3.3.5-1].
         std::sort(matches_.begin(), matches_.end(), [](const auto& a, const auto& b) {
-            return a.first != b.first ? a.first < b.first
-                                      : a.second->max_qos > b.second->max_qos;
+            return a.first != b.first ? a.first < b.first : a.second->max_qos > b.second->max_qos;
         });
         matches_.erase(std::unique(matches_.begin(), matches_.end(),
                                    [](const auto& a, const auto& b) { return a.first == b.first; }),
@@ -287,8 +291,9 @@ std::uint16_t router::next_packet_id(session& s) {
         if (id == 0) {
             continue;
         }
-        const bool in_use = std::any_of(s.inflight.begin(), s.inflight.end(),
-                                        [id](const inflight_message& e) { return e.packet_id == id; });
+        const bool in_use =
+            std::any_of(s.inflight.begin(), s.inflight.end(),
+                        [id](const inflight_message& e) { return e.packet_id == id; });
         if (!in_use) {
             return id; // [MQTT-2.3.1-2] unused while its exchange is unfinished
         }
@@ -394,7 +399,8 @@ void router::on_puback(session& s, const client_link* link, std::uint16_t id, st
     if (s.link.get() != link) {
         return;
     }
-    auto it = find_inflight(s, id, [](auto st) { return st == inflight_message::stage::awaiting_puback; });
+    auto it = find_inflight(s, id,
+                            [](auto st) { return st == inflight_message::stage::awaiting_puback; });
     if (it != s.inflight.end()) {
         s.inflight.erase(it);
         fill_inflight(s, now);
@@ -405,9 +411,8 @@ void router::on_pubrec(session& s, const client_link* link, std::uint16_t id, st
     if (s.link.get() != link) {
         return;
     }
-    auto it = find_inflight(s, id, [](auto st) {
-        return st != inflight_message::stage::awaiting_puback;
-    });
+    auto it = find_inflight(s, id,
+                            [](auto st) { return st != inflight_message::stage::awaiting_puback; });
     if (it != s.inflight.end()) {
         // [MQTT-4.3.3-1] from here on only PUBREL is resent; the message itself is released.
         it->state = inflight_message::stage::awaiting_pubcomp;
@@ -434,7 +439,8 @@ void router::on_pubcomp(session& s, const client_link* link, std::uint16_t id, s
     if (s.link.get() != link) {
         return;
     }
-    auto it = find_inflight(s, id, [](auto st) { return st == inflight_message::stage::awaiting_pubcomp; });
+    auto it = find_inflight(
+        s, id, [](auto st) { return st == inflight_message::stage::awaiting_pubcomp; });
     if (it != s.inflight.end()) {
         s.inflight.erase(it);
         fill_inflight(s, now);
@@ -452,7 +458,8 @@ void router::on_subscribe(session& s, const client_link* link, packet::subscribe
     is_new.reserve(p.subscriptions.size());
     for (const auto& sub : p.subscriptions) {
         // [MQTT-3.8.4-3] a subscription to the same filter replaces the old one.
-        auto [it, inserted] = s.subscriptions.insert_or_assign(sub.filter, session_subscription{sub, wall_now});
+        auto [it, inserted] =
+            s.subscriptions.insert_or_assign(sub.filter, session_subscription{sub, wall_now});
         is_new.push_back(inserted);
         subscriptions_.insert(sub.filter, &s, sub);
         ack.codes.push_back(packet::reason_code(sub.max_qos)); // [MQTT-3.8.4-5] [MQTT-3.9.3-1]
@@ -462,7 +469,8 @@ void router::on_subscribe(session& s, const client_link* link, packet::subscribe
         const auto& sub = p.subscriptions[i];
         if (s.version == protocol_version::v5) {
             if (sub.retain_policy == packet::retain_handling::do_not_send ||
-                (sub.retain_policy == packet::retain_handling::send_if_new_subscription && !is_new[i])) {
+                (sub.retain_policy == packet::retain_handling::send_if_new_subscription &&
+                 !is_new[i])) {
                 continue;
             }
         }

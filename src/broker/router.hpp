@@ -36,6 +36,9 @@ struct router_stats {
 /// Not thread-safe: every call happens on the router's strand.
 class router {
 public:
+    /// Topic filters with more levels are refused with SUBACK 0x80.
+    static constexpr std::size_t max_filter_levels = 128;
+
     explicit router(broker_config config);
     ~router();
     router(const router&) = delete;

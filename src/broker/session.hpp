@@ -28,7 +28,8 @@ struct app_message {
     packet::qos qos_level = packet::qos::at_most_once;
     bool retain = false;
     packet::properties props; ///< 5.0 properties forwarded to subscribers
-    const void* publisher = nullptr; ///< the publishing session, for 5.0 no-local; never dereferenced
+    const void* publisher =
+        nullptr; ///< the publishing session, for 5.0 no-local; never dereferenced
 };
 using message_ptr = std::shared_ptr<const app_message>;
 

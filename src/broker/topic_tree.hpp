@@ -136,7 +136,8 @@ private:
             return;
         }
         const auto slash = name.find('/', pos);
-        const auto level = name.substr(pos, slash == std::string_view::npos ? name.npos : slash - pos);
+        const auto level =
+            name.substr(pos, slash == std::string_view::npos ? name.npos : slash - pos);
         const auto next = slash == std::string_view::npos ? std::string_view::npos : slash + 1;
         if (auto it = n.children.find(level); it != n.children.end()) {
             match_from(*it->second, name, next, dollar, f);
@@ -168,6 +169,24 @@ private:
 template <class Message>
 class retained_trie {
 public:
+    retained_trie() = default;
+    retained_trie(const retained_trie&) = delete;
+    retained_trie& operator=(const retained_trie&) = delete;
+    /// Tears the tree down without recursion (see emit_subtree).
+    ~retained_trie() {
+        std::vector<std::unique_ptr<node>> pending;
+        for (auto& [level, child] : root_.children) {
+            pending.push_back(std::move(child));
+        }
+        while (!pending.empty()) {
+            auto current = std::move(pending.back());
+            pending.pop_back();
+            for (auto& [level, child] : current->children) {
+                pending.push_back(std::move(child));
+            }
+        }
+    }
+
     /// Stores `message` under `name`, or removes what is there when `message` is empty.
     void set(std::string_view name, Message message) {
         if (!message) {
@@ -232,16 +251,20 @@ private:
         }
     }
 
+    /// Every message at or below `n`. Iterative: a topic may have thousands of levels, and
+    /// a client must not be able to exhaust the stack by publishing one.
     template <class F>
-    static void emit_subtree(const node& n, bool skip_dollar, F& f) {
-        if (n.message) {
-            f(n.message);
-        }
-        for (const auto& [level, child] : n.children) {
-            if (skip_dollar && !level.empty() && level.front() == '$') {
-                continue;
+    static void emit_subtree(const node& n, F& f) {
+        std::vector<const node*> pending{&n};
+        while (!pending.empty()) {
+            const node* current = pending.back();
+            pending.pop_back();
+            if (current->message) {
+                f(current->message);
             }
-            emit_subtree(*child, false, f);
+            for (const auto& [level, child] : current->children) {
+                pending.push_back(child.get());
+            }
         }
     }
 
@@ -268,7 +291,7 @@ private:
                 if (at_root && !child_level.empty() && child_level.front() == '$') {
                     continue;
                 }
-                emit_subtree(*child, false, f);
+                emit_subtree(*child, f);
             }
             return;
         }

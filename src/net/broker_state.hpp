@@ -18,7 +18,10 @@ using router_strand = asio::strand<asio::io_context::executor_type>;
 
 struct broker_state {
     broker_state(asio::io_context& io, broker::broker_config cfg)
-        : config(cfg), ioc(io), strand(asio::make_strand(io)), core(std::move(cfg)) {}
+        : config(cfg)
+        , ioc(io)
+        , strand(asio::make_strand(io))
+        , core(std::move(cfg)) {}
 
     const broker::broker_config config;
     asio::io_context& ioc;

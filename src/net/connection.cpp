@@ -40,7 +40,8 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 class connection_link final : public broker::client_link {
 public:
     connection_link(const asio::any_io_executor& ex, protocol_version v, std::string remote)
-        : client_link(v, std::move(remote)), signal(ex, 1) {}
+        : client_link(v, std::move(remote))
+        , signal(ex, 1) {}
 
     /// Thread-safe (concurrent_channel); a full slot already means "wake up".
     asio::experimental::concurrent_channel<void(error_code)> signal;
@@ -53,9 +54,7 @@ protected:
 /// arrive (at most doubling), never to a length a peer merely declares.
 class input_buffer {
 public:
-    packet::bytes_view data() const noexcept {
-        return {storage_.data() + begin_, end_ - begin_};
-    }
+    packet::bytes_view data() const noexcept { return {storage_.data() + begin_, end_ - begin_}; }
     void consume(std::size_t n) noexcept {
         begin_ += n;
         if (begin_ == end_) {
@@ -137,15 +136,20 @@ struct connection_context {
 /// The 5.0 reason code a codec error is reported with (DISCONNECT before closing).
 packet::reason_code reason_for(errc e) {
     switch (e) {
-    case errc::packet_too_large: return packet::reason_code::packet_too_large;
+    case errc::packet_too_large:
+        return packet::reason_code::packet_too_large;
     case errc::topic_name_wildcard:
-    case errc::topic_name_empty: return packet::reason_code::topic_name_invalid;
-    case errc::invalid_topic_filter: return packet::reason_code::topic_filter_invalid;
+    case errc::topic_name_empty:
+        return packet::reason_code::topic_name_invalid;
+    case errc::invalid_topic_filter:
+        return packet::reason_code::topic_filter_invalid;
     case errc::invalid_fixed_header_flags:
     case errc::invalid_qos:
     case errc::dup_with_qos0:
-    case errc::reserved_packet_type: return packet::reason_code::protocol_error;
-    default: return packet::reason_code::malformed_packet;
+    case errc::reserved_packet_type:
+        return packet::reason_code::protocol_error;
+    default:
+        return packet::reason_code::malformed_packet;
     }
 }
 
@@ -215,7 +219,8 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
         bool posted = true;
         switch (type_of(*decoded)) {
         case packet::packet_type::publish: {
-            auto task = [&st, session, link, p = std::get<packet::publish>(std::move(*decoded))]() mutable {
+            auto task = [&st, session, link,
+                         p = std::get<packet::publish>(std::move(*decoded))]() mutable {
                 st.core.on_publish(*session, link, std::move(p), steady::now());
             };
             asio::post(st.strand, std::move(task));
@@ -223,33 +228,42 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
         }
         case packet::packet_type::puback: {
             const auto id = std::get<packet::puback>(*decoded).packet_id;
-            asio::post(st.strand, [&st, session, link, id] { st.core.on_puback(*session, link, id, steady::now()); });
+            asio::post(st.strand, [&st, session, link, id] {
+                st.core.on_puback(*session, link, id, steady::now());
+            });
             break;
         }
         case packet::packet_type::pubrec: {
             const auto id = std::get<packet::pubrec>(*decoded).packet_id;
-            asio::post(st.strand, [&st, session, link, id] { st.core.on_pubrec(*session, link, id, steady::now()); });
+            asio::post(st.strand, [&st, session, link, id] {
+                st.core.on_pubrec(*session, link, id, steady::now());
+            });
             break;
         }
         case packet::packet_type::pubrel: {
             const auto id = std::get<packet::pubrel>(*decoded).packet_id;
-            asio::post(st.strand, [&st, session, link, id] { st.core.on_pubrel(*session, link, id); });
+            asio::post(st.strand,
+                       [&st, session, link, id] { st.core.on_pubrel(*session, link, id); });
             break;
         }
         case packet::packet_type::pubcomp: {
             const auto id = std::get<packet::pubcomp>(*decoded).packet_id;
-            asio::post(st.strand, [&st, session, link, id] { st.core.on_pubcomp(*session, link, id, steady::now()); });
+            asio::post(st.strand, [&st, session, link, id] {
+                st.core.on_pubcomp(*session, link, id, steady::now());
+            });
             break;
         }
         case packet::packet_type::subscribe: {
-            auto task = [&st, session, link, p = std::get<packet::subscribe>(std::move(*decoded))]() mutable {
+            auto task = [&st, session, link,
+                         p = std::get<packet::subscribe>(std::move(*decoded))]() mutable {
                 st.core.on_subscribe(*session, link, std::move(p), steady::now(), wall::now());
             };
             asio::post(st.strand, std::move(task));
             break;
         }
         case packet::packet_type::unsubscribe: {
-            auto task = [&st, session, link, p = std::get<packet::unsubscribe>(std::move(*decoded))]() mutable {
+            auto task = [&st, session, link,
+                         p = std::get<packet::unsubscribe>(std::move(*decoded))]() mutable {
                 st.core.on_unsubscribe(*session, link, std::move(p));
             };
             asio::post(st.strand, std::move(task));
@@ -277,8 +291,8 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
             co_return;
         default:
             // CONNACK, SUBACK, UNSUBACK, PINGRESP, AUTH: only a server sends these.
-            ctx.end_reason = std::string("protocol error: unexpected ") +
-                             packet::to_string(type_of(*decoded));
+            ctx.end_reason =
+                std::string("protocol error: unexpected ") + packet::to_string(type_of(*decoded));
             co_await close_with_reason(ctx, packet::reason_code::protocol_error);
             co_return;
         }
@@ -352,7 +366,7 @@ asio::awaitable<void> refuse(Stream& stream, protocol_version v, std::uint8_t co
 /// Reads and checks CONNECT. Returns nullopt when the connection must close.
 template <class Stream>
 asio::awaitable<std::optional<packet::connect>> read_connect(Stream& stream, input_buffer& in,
-                                                            connection_context& ctx) {
+                                                             connection_context& ctx) {
     std::size_t consumed = 0;
     auto f = co_await read_frame(stream, in, consumed, ctx.state->config.max_packet_size);
     if (!f) {
@@ -371,8 +385,9 @@ asio::awaitable<std::optional<packet::connect>> read_connect(Stream& stream, inp
         if (e == errc::unsupported_protocol_version) {
             // [MQTT-3.1.2-2] CONNACK 0x01, then close. The client may not speak 5.0, so the
             // 3.1.1 layout is used.
-            co_await refuse(stream, protocol_version::v3_1_1,
-                            std::uint8_t(packet::connect_return_code::unacceptable_protocol_version));
+            co_await refuse(
+                stream, protocol_version::v3_1_1,
+                std::uint8_t(packet::connect_return_code::unacceptable_protocol_version));
         } else if (e == errc::invalid_client_id) {
             co_await refuse(stream, protocol_version::v3_1,
                             std::uint8_t(packet::connect_return_code::identifier_rejected));
@@ -391,8 +406,9 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket,
     error_code ignored;
     std::string remote;
     if (auto ep = socket.remote_endpoint(ignored); !ignored) {
-        remote = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
-                                      : ep.address().to_string() + ":" + std::to_string(ep.port());
+        remote = ep.address().is_v6()
+                     ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
+                     : ep.address().to_string() + ":" + std::to_string(ep.port());
     }
     input_buffer in;
 
@@ -428,8 +444,8 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket,
         }
         // Phase 2: serve. A keep-alive of 0 switches the mechanism off [MQTT-3.1.2-24].
         ctx.keep_alive_window = std::chrono::milliseconds(connect.keep_alive * 1500);
-        ctx.deadline = connect.keep_alive ? steady::now() + ctx.keep_alive_window
-                                          : steady::time_point::max();
+        ctx.deadline =
+            connect.keep_alive ? steady::now() + ctx.keep_alive_window : steady::time_point::max();
         co_await (read_loop(socket, in, ctx) || write_loop(socket, *ctx.link) || watchdog(ctx));
 
         const auto why = ctx.link->reason();
@@ -444,7 +460,8 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket,
         }
         ctx.link->close(broker::close_reason::none); // no more pushes
         // [MQTT-3.1.2-8] the will goes out unless the client said DISCONNECT.
-        const bool with_will = !ctx.clean_disconnect && why != broker::close_reason::server_stopping;
+        const bool with_will =
+            !ctx.clean_disconnect && why != broker::close_reason::server_stopping;
         auto session = ctx.session;
         auto* link = ctx.link.get();
         co_await on_router(*state, [&](broker::router& r) {

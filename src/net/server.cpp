@@ -134,7 +134,8 @@ struct server::impl {
     }
 };
 
-server::server(broker_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
+server::server(broker_config config)
+    : impl_(std::make_unique<impl>(std::move(config))) {}
 server::~server() = default;
 
 void server::start() {
@@ -142,7 +143,8 @@ void server::start() {
         boost::system::error_code ec;
         const auto address = asio::ip::make_address(l.host, ec);
         if (ec) {
-            throw std::system_error(ec, "listener " + l.to_string() + ": bad address '" + l.host + "'");
+            throw std::system_error(ec,
+                                    "listener " + l.to_string() + ": bad address '" + l.host + "'");
         }
         auto acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(impl_->ioc));
         const tcp::endpoint endpoint(address, l.port);
@@ -164,7 +166,9 @@ void server::start() {
     }
 }
 
-std::vector<std::uint16_t> server::bound_ports() const { return impl_->ports; }
+std::vector<std::uint16_t> server::bound_ports() const {
+    return impl_->ports;
+}
 
 std::size_t server::connection_count() const noexcept {
     return impl_->state->live_connections.load();

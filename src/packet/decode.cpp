@@ -60,7 +60,8 @@ bool well_formed_utf8(std::string_view s, bool& has_null) noexcept {
 /// Reads the fields of a packet body in order; every read checks the bounds.
 class reader {
 public:
-    explicit reader(bytes_view body) : body_(body) {}
+    explicit reader(bytes_view body)
+        : body_(body) {}
 
     std::size_t remaining() const noexcept { return body_.size() - pos_; }
     bool at_end() const noexcept { return pos_ == body_.size(); }
@@ -166,12 +167,15 @@ bool valid_property_value(property_id id, std::uint32_t n) noexcept {
     case property_id::retain_available:
     case property_id::wildcard_subscription_available:
     case property_id::subscription_identifier_available:
-    case property_id::shared_subscription_available: return n <= 1;
+    case property_id::shared_subscription_available:
+        return n <= 1;
     case property_id::receive_maximum:
     case property_id::maximum_packet_size:
     case property_id::subscription_identifier:
-    case property_id::topic_alias: return n != 0;
-    default: return true;
+    case property_id::topic_alias:
+        return n != 0;
+    default:
+        return true;
     }
 }
 
@@ -239,7 +243,8 @@ result<properties> read_properties(reader& in, std::uint16_t context) {
             p.value = v;
             break;
         }
-        case property_type::invalid: return errc::invalid_property_id;
+        case property_type::invalid:
+            return errc::invalid_property_id;
         }
         if (!valid_property_value(p.id, p.number)) {
             return errc::invalid_property_value;
@@ -249,7 +254,9 @@ result<properties> read_properties(reader& in, std::uint16_t context) {
     return props;
 }
 
-constexpr std::uint16_t context_of(packet_type t) { return detail::bit(t); }
+constexpr std::uint16_t context_of(packet_type t) {
+    return detail::bit(t);
+}
 
 bool has_wildcard(std::string_view topic) noexcept {
     return topic.find_first_of("+#") != std::string_view::npos;
@@ -388,8 +395,7 @@ result<any_packet> decode_unsubscribe(reader& in, protocol_version v) {
 
 constexpr std::array<std::uint8_t, 12> suback_v5_codes{0x00, 0x01, 0x02, 0x80, 0x83, 0x87,
                                                        0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2};
-constexpr std::array<std::uint8_t, 7> unsuback_v5_codes{0x00, 0x11, 0x80, 0x83,
-                                                        0x87, 0x8F, 0x91};
+constexpr std::array<std::uint8_t, 7> unsuback_v5_codes{0x00, 0x11, 0x80, 0x83, 0x87, 0x8F, 0x91};
 constexpr std::array<std::uint8_t, 29> disconnect_codes{
     0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B, 0x8D, 0x8E, 0x8F, 0x90, 0x93, 0x94,
     0x95, 0x96, 0x97, 0x98, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1, 0xA2};
@@ -473,6 +479,9 @@ result<any_packet> decode_connack(reader& in, protocol_version v) {
         return errc::invalid_reason_code;
     }
     p.code = code;
+    if (code != 0 && p.session_present) {
+        return errc::invalid_connack_flags; // [MQTT-3.2.2-4] (5.0: [MQTT-3.2.2-6])
+    }
     if (!in.at_end()) {
         return errc::trailing_bytes;
     }
@@ -507,11 +516,14 @@ constexpr std::array<std::uint8_t, 3> auth_codes{0x00, 0x18, 0x19};
 /// (PUBLISH carries DUP/QoS/RETAIN instead and is checked by its decoder).
 constexpr bool flags_valid(packet_type t, std::uint8_t flags) noexcept {
     switch (t) {
-    case packet_type::publish: return true;
+    case packet_type::publish:
+        return true;
     case packet_type::pubrel:
     case packet_type::subscribe:
-    case packet_type::unsubscribe: return flags == 0x02; // [MQTT-3.6.1-1] [MQTT-3.8.1-1] [MQTT-3.10.1-1]
-    default: return flags == 0;
+    case packet_type::unsubscribe:
+        return flags == 0x02; // [MQTT-3.6.1-1] [MQTT-3.8.1-1] [MQTT-3.10.1-1]
+    default:
+        return flags == 0;
     }
 }
 
@@ -526,6 +538,10 @@ read_variable_integer(bytes_view bytes) noexcept {
         }
         value |= std::uint32_t(bytes[i] & 0x7F) << (7 * i);
         if ((bytes[i] & 0x80) == 0) {
+            if (i > 0 && bytes[i] == 0) {
+                // A trailing zero byte only pads: [MQTT-1.5.5-1] wants the fewest bytes.
+                return errc::malformed_remaining_length;
+            }
             return std::optional{std::pair{value, i + 1}};
         }
     }
@@ -566,6 +582,9 @@ result<std::optional<fixed_header>> parse_fixed_header(bytes_view bytes,
 result<connect> decode_connect(const fixed_header& h, bytes_view body) {
     if (h.type != packet_type::connect) {
         return errc::reserved_packet_type;
+    }
+    if (body.size() != h.remaining_length) {
+        return errc::truncated;
     }
     reader in(body);
     connect c;
@@ -664,20 +683,28 @@ result<any_packet> decode(const fixed_header& h, bytes_view body, protocol_versi
         }
         return any_packet{std::move(*c)};
     }
-    case packet_type::connack: return decode_connack(in, v);
-    case packet_type::publish: return decode_publish(h, in, v);
+    case packet_type::connack:
+        return decode_connack(in, v);
+    case packet_type::publish:
+        return decode_publish(h, in, v);
     case packet_type::puback:
         return decode_ack<puback>(h.type, in, v,
                                   {0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99});
     case packet_type::pubrec:
         return decode_ack<pubrec>(h.type, in, v,
                                   {0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99});
-    case packet_type::pubrel: return decode_ack<pubrel>(h.type, in, v, {0x00, 0x92});
-    case packet_type::pubcomp: return decode_ack<pubcomp>(h.type, in, v, {0x00, 0x92});
-    case packet_type::subscribe: return decode_subscribe(in, v);
-    case packet_type::suback: return decode_suback(in, v);
-    case packet_type::unsubscribe: return decode_unsubscribe(in, v);
-    case packet_type::unsuback: return decode_unsuback(in, v);
+    case packet_type::pubrel:
+        return decode_ack<pubrel>(h.type, in, v, {0x00, 0x92});
+    case packet_type::pubcomp:
+        return decode_ack<pubcomp>(h.type, in, v, {0x00, 0x92});
+    case packet_type::subscribe:
+        return decode_subscribe(in, v);
+    case packet_type::suback:
+        return decode_suback(in, v);
+    case packet_type::unsubscribe:
+        return decode_unsubscribe(in, v);
+    case packet_type::unsuback:
+        return decode_unsuback(in, v);
     case packet_type::pingreq:
         if (!in.at_end()) {
             return errc::trailing_bytes;

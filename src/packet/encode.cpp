@@ -7,7 +7,9 @@ namespace {
 
 using detail::property_type;
 
-void put_u8(std::string& out, std::uint8_t v) { out.push_back(char(v)); }
+void put_u8(std::string& out, std::uint8_t v) {
+    out.push_back(char(v));
+}
 void put_u16(std::string& out, std::uint16_t v) {
     out.push_back(char(v >> 8));
     out.push_back(char(v & 0xFF));
@@ -25,14 +27,21 @@ std::size_t property_size(const property& p) {
     const auto rule = detail::rule_of(std::uint8_t(p.id));
     std::size_t n = 1; // identifiers below 0x80 take one byte
     switch (rule.type) {
-    case property_type::byte: return n + 1;
-    case property_type::two_byte_integer: return n + 2;
-    case property_type::four_byte_integer: return n + 4;
-    case property_type::variable_byte_integer: return n + variable_integer_size(p.number);
+    case property_type::byte:
+        return n + 1;
+    case property_type::two_byte_integer:
+        return n + 2;
+    case property_type::four_byte_integer:
+        return n + 4;
+    case property_type::variable_byte_integer:
+        return n + variable_integer_size(p.number);
     case property_type::utf8_string:
-    case property_type::binary_data: return n + 2 + p.value.size();
-    case property_type::utf8_string_pair: return n + 4 + p.key.size() + p.value.size();
-    case property_type::invalid: return 0;
+    case property_type::binary_data:
+        return n + 2 + p.value.size();
+    case property_type::utf8_string_pair:
+        return n + 4 + p.key.size() + p.value.size();
+    case property_type::invalid:
+        return 0;
     }
     return 0;
 }
@@ -55,17 +64,28 @@ void put_properties(std::string& out, const properties& props) {
         }
         put_u8(out, std::uint8_t(p.id));
         switch (rule.type) {
-        case property_type::byte: put_u8(out, std::uint8_t(p.number)); break;
-        case property_type::two_byte_integer: put_u16(out, std::uint16_t(p.number)); break;
-        case property_type::four_byte_integer: put_u32(out, p.number); break;
-        case property_type::variable_byte_integer: append_variable_integer(out, p.number); break;
+        case property_type::byte:
+            put_u8(out, std::uint8_t(p.number));
+            break;
+        case property_type::two_byte_integer:
+            put_u16(out, std::uint16_t(p.number));
+            break;
+        case property_type::four_byte_integer:
+            put_u32(out, p.number);
+            break;
+        case property_type::variable_byte_integer:
+            append_variable_integer(out, p.number);
+            break;
         case property_type::utf8_string:
-        case property_type::binary_data: put_string(out, p.value); break;
+        case property_type::binary_data:
+            put_string(out, p.value);
+            break;
         case property_type::utf8_string_pair:
             put_string(out, p.key);
             put_string(out, p.value);
             break;
-        case property_type::invalid: break;
+        case property_type::invalid:
+            break;
         }
     }
 }
@@ -111,7 +131,8 @@ void encode_reason_only(const P& p, packet_type t, protocol_version v, std::stri
     const bool v5 = v == protocol_version::v5;
     const bool with_reason = v5 && (p.reason != reason_code::success || !p.props.empty());
     const bool with_props = v5 && !p.props.empty();
-    const std::size_t size = (with_reason ? 1 : 0) + (with_props ? properties_field_size(p.props) : 0);
+    const std::size_t size =
+        (with_reason ? 1 : 0) + (with_props ? properties_field_size(p.props) : 0);
     put_packet(out, t, 0, size, [&] {
         if (with_reason) {
             put_u8(out, std::uint8_t(p.reason));
@@ -268,8 +289,9 @@ void encode(const subscribe& p, protocol_version v, std::string& out) {
             put_string(out, s.filter);
             std::uint8_t options = std::uint8_t(s.max_qos);
             if (v5) {
-                options |= std::uint8_t((s.no_local ? 0x04 : 0) | (s.retain_as_published ? 0x08 : 0) |
-                                        (std::uint8_t(s.retain_policy) << 4));
+                options |=
+                    std::uint8_t((s.no_local ? 0x04 : 0) | (s.retain_as_published ? 0x08 : 0) |
+                                 (std::uint8_t(s.retain_policy) << 4));
             }
             put_u8(out, options);
         }

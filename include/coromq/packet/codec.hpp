@@ -53,7 +53,9 @@ result<connect> decode_connect(const fixed_header& header, bytes_view body);
 result<any_packet> decode(const fixed_header& header, bytes_view body, protocol_version version);
 
 /// Reads a variable byte integer (used by tests and by the property decoder).
-/// Returns the value and the number of bytes it took, or nullopt when `bytes` ends first.
+/// Returns the value and the number of bytes it took, or nullopt when `bytes` ends first;
+/// `errc::malformed_remaining_length` for a fifth byte or a padded, non-minimal encoding
+/// [MQTT-1.5.5-1].
 result<std::optional<std::pair<std::uint32_t, std::size_t>>>
 read_variable_integer(bytes_view bytes) noexcept;
 

@@ -149,9 +149,7 @@ public:
     message_buffer(std::string_view topic, std::string_view payload);
 
     std::string_view topic() const noexcept { return {data_.get(), topic_size_}; }
-    std::string_view payload() const noexcept {
-        return {data_.get() + topic_size_, payload_size_};
-    }
+    std::string_view payload() const noexcept { return {data_.get() + topic_size_, payload_size_}; }
     bool empty() const noexcept { return !data_; }
 
     friend bool operator==(const message_buffer& a, const message_buffer& b) noexcept {
@@ -296,9 +294,9 @@ struct auth {
 };
 
 /// Any decoded packet.
-using any_packet = std::variant<connect, connack, publish, puback, pubrec, pubrel, pubcomp,
-                                subscribe, suback, unsubscribe, unsuback, pingreq, pingresp,
-                                disconnect, auth>;
+using any_packet =
+    std::variant<connect, connack, publish, puback, pubrec, pubrel, pubcomp, subscribe, suback,
+                 unsubscribe, unsuback, pingreq, pingresp, disconnect, auth>;
 
 /// The type of a decoded packet.
 packet_type type_of(const any_packet& p) noexcept;

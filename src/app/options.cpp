@@ -16,26 +16,58 @@ po::options_description broker_options() {
     d.add_options()(
         "listener", po::value<std::vector<std::string>>()->composing(),
         "where to accept clients, repeatable: mqtt://HOST:PORT (default mqtt://0.0.0.0:1883)")(
-        "delivery_retry_interval", po::value<std::uint32_t>(),
+        "delivery_retry_interval", po::value<std::int64_t>(),
         "seconds before an unacknowledged QoS 1/2 message is sent again (default 20; 0 = only on "
-        "reconnect)")("max_inflight_messages", po::value<std::uint32_t>(),
+        "reconnect)")("max_inflight_messages", po::value<std::int64_t>(),
                       "QoS 1/2 messages in flight per client (default 20)")(
         "queue_qos0_messages", po::value<bool>(),
         "queue QoS 0 messages for offline persistent sessions (default true)")(
-        "max_msgqueue_messages", po::value<std::uint32_t>(),
+        "max_msgqueue_messages", po::value<std::int64_t>(),
         "messages queued per client above those in flight; 0 = unlimited (default 20)")(
         "logging", po::value<bool>(), "log connects and disconnects (default false)")(
-        "max_packet_size", po::value<std::uint32_t>(),
+        "max_packet_size", po::value<std::int64_t>(),
         "largest packet accepted, in bytes (default 1048576)")(
-        "connect_timeout", po::value<std::uint32_t>(),
+        "connect_timeout", po::value<std::int64_t>(),
         "seconds a new connection has to send CONNECT (default 10)")(
-        "threads", po::value<std::uint32_t>(), "I/O threads; 0 = one per core (default 0)")(
-        "max_connections", po::value<std::uint32_t>(),
+        "threads", po::value<std::int64_t>(), "I/O threads; 0 = one per core (default 0)")(
+        "max_connections", po::value<std::int64_t>(),
         "simultaneous connections; 0 = unlimited (default 0)")(
-        "max_outbox_messages", po::value<std::uint32_t>(),
+        "max_outbox_messages", po::value<std::int64_t>(),
         "QoS 0 messages waiting to be written to one client before more are dropped (default "
         "10000)");
     return d;
+}
+
+/// Allowed ranges of the numeric keys (parsed as signed so that "-1" is an error, not 2^32-1).
+struct numeric_range {
+    const char* key;
+    std::int64_t min;
+    std::int64_t max;
+};
+constexpr numeric_range numeric_keys[] = {
+    {"delivery_retry_interval", 0, 86'400},
+    {"max_inflight_messages", 1, 65'535},
+    {"max_msgqueue_messages", 0, 100'000'000},
+    {"max_packet_size", 2, 268'435'460},
+    {"connect_timeout", 1, 3'600},
+    {"threads", 0, 1'024},
+    {"max_connections", 0, 100'000'000},
+    {"max_outbox_messages", 0, 100'000'000},
+};
+
+/// Throws config_error, prefixed with `where`, for a numeric key out of its range.
+void check_ranges(const po::variables_map& vm, const std::string& where) {
+    for (const auto& r : numeric_keys) {
+        if (!vm.count(r.key)) {
+            continue;
+        }
+        const auto v = vm[r.key].as<std::int64_t>();
+        if (v < r.min || v > r.max) {
+            throw config_error(where + "key '" + r.key + "': " + std::to_string(v) +
+                               " is out of range [" + std::to_string(r.min) + ", " +
+                               std::to_string(r.max) + "]");
+        }
+    }
 }
 
 std::string trim(const std::string& s) {
@@ -75,6 +107,7 @@ po::parsed_options parse_file(const std::string& path, const po::options_descrip
             const std::vector<std::string> one{arg};
             po::store(po::command_line_parser(one).options(desc).run(), probe);
             po::notify(probe);
+            check_ranges(probe, where);
         } catch (const po::error& e) {
             throw config_error(where + "key '" + key + "': " + e.what());
         }
@@ -83,10 +116,14 @@ po::parsed_options parse_file(const std::string& path, const po::options_descrip
     return po::command_line_parser(args).options(desc).run();
 }
 
-template <class T>
-void take(const po::variables_map& vm, const char* key, T& into) {
+void take(const po::variables_map& vm, const char* key, bool& into) {
     if (vm.count(key)) {
-        into = vm[key].as<T>();
+        into = vm[key].as<bool>();
+    }
+}
+void take(const po::variables_map& vm, const char* key, std::uint32_t& into) {
+    if (vm.count(key)) {
+        into = std::uint32_t(vm[key].as<std::int64_t>()); // range-checked already
     }
 }
 
@@ -114,6 +151,7 @@ invocation parse_command_line(int argc, const char* const argv[]) {
     } catch (const po::error& e) {
         throw config_error(std::string("command line: ") + e.what());
     }
+    check_ranges(cli, "command line: ");
     inv.show_help = cli.count("help") != 0;
     inv.show_version = cli.count("version") != 0;
 
@@ -158,12 +196,6 @@ invocation parse_command_line(int argc, const char* const argv[]) {
     take(vm, "threads", c.threads);
     take(vm, "max_connections", c.max_connections);
     take(vm, "max_outbox_messages", c.max_outbox_messages);
-    if (c.max_packet_size < 2) {
-        throw config_error("key 'max_packet_size': must be at least 2");
-    }
-    if (c.max_packet_size > 268'435'460) {
-        throw config_error("key 'max_packet_size': at most 268435460 (the protocol's limit)");
-    }
 
     const auto& urls = !cli_listeners.empty() ? cli_listeners : file_listeners;
     if (!urls.empty()) {

@@ -82,6 +82,7 @@ public:
             reason_ = why;
         }
         wake();
+        on_closing();
     }
 
     bool closing() const {
@@ -96,6 +97,8 @@ public:
 protected:
     /// Tells the writer there is something to do. Called without the mutex held.
     virtual void wake() = 0;
+    /// Called once, by `close`, without the mutex held: the connection bounds its flush.
+    virtual void on_closing() {}
 
 private:
     const packet::protocol_version version_;

@@ -22,6 +22,10 @@ qos min_qos(qos a, qos b) {
     return a < b ? a : b;
 }
 
+std::size_t filter_levels(std::string_view filter) {
+    return std::size_t(std::count(filter.begin(), filter.end(), '/')) + 1;
+}
+
 /// A 5.0 session outlives its connection when the session expiry interval is above zero;
 /// before 5.0 when clean session is 0.
 bool persistent(const packet::connect& c) {
@@ -457,6 +461,13 @@ void router::on_subscribe(session& s, const client_link* link, packet::subscribe
     std::vector<bool> is_new;
     is_new.reserve(p.subscriptions.size());
     for (const auto& sub : p.subscriptions) {
+        if (filter_levels(sub.filter) > max_filter_levels) {
+            // Refused [MQTT-3.9.3-2]: keeps the subscription trie, and so the recursion of
+            // matching, shallow whatever clients send.
+            ack.codes.push_back(packet::reason_code::unspecified_error);
+            is_new.push_back(false);
+            continue;
+        }
         // [MQTT-3.8.4-3] a subscription to the same filter replaces the old one.
         auto [it, inserted] =
             s.subscriptions.insert_or_assign(sub.filter, session_subscription{sub, wall_now});
@@ -467,6 +478,9 @@ void router::on_subscribe(session& s, const client_link* link, packet::subscribe
     send(*s.link, ack); // [MQTT-3.8.4-1] before any retained message
     for (std::size_t i = 0; i < p.subscriptions.size(); ++i) {
         const auto& sub = p.subscriptions[i];
+        if (ack.codes[i] == packet::reason_code::unspecified_error) {
+            continue;
+        }
         if (s.version == protocol_version::v5) {
             if (sub.retain_policy == packet::retain_handling::do_not_send ||
                 (sub.retain_policy == packet::retain_handling::send_if_new_subscription &&

@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <variant>
 
 namespace coromq::net {
@@ -37,17 +38,32 @@ using packet::protocol_version;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 /// The network side of a client link: a one-slot channel wakes the writer coroutine.
-class connection_link final : public broker::client_link {
+class connection_link final : public broker::client_link,
+                              public std::enable_shared_from_this<connection_link> {
 public:
     connection_link(const asio::any_io_executor& ex, protocol_version v, std::string remote)
         : client_link(v, std::move(remote))
-        , signal(ex, 1) {}
+        , signal(ex, 1)
+        , executor_(ex) {}
 
     /// Thread-safe (concurrent_channel); a full slot already means "wake up".
     asio::experimental::concurrent_channel<void(error_code)> signal;
 
+    /// Run on the connection's strand when the link is closed; set and cleared there too.
+    std::function<void()> closing_hook;
+
 protected:
     void wake() override { signal.try_send(error_code{}); }
+    void on_closing() override {
+        asio::post(executor_, [self = shared_from_this()] {
+            if (self->closing_hook) {
+                self->closing_hook();
+            }
+        });
+    }
+
+private:
+    asio::any_io_executor executor_;
 };
 
 /// Received bytes. Frames are parsed in place; the buffer grows only as bytes actually
@@ -128,10 +144,30 @@ struct connection_context {
     std::shared_ptr<broker::session> session;
     protocol_version version = protocol_version::v3_1_1;
     steady::time_point deadline = steady::time_point::max();
+    /// Once the router closes the link, the writer gets this long to flush; a client that
+    /// does not read cannot hold a take-over or a server stop hostage.
+    steady::time_point flush_deadline = steady::time_point::max();
     std::chrono::milliseconds keep_alive_window{0};
+    asio::steady_timer* watchdog_timer = nullptr;
+    /// Wakes a read loop paused because the client does not read what it is sent.
+    asio::steady_timer* drained = nullptr;
     bool clean_disconnect = false;
     std::string end_reason;
+
+    /// The first reason given is the one logged (a cancelled loop reports "aborted" later).
+    void end(std::string reason) {
+        if (end_reason.empty()) {
+            end_reason = std::move(reason);
+        }
+    }
+    steady::time_point next_deadline() const { return std::min(deadline, flush_deadline); }
 };
+
+constexpr auto flush_grace = std::chrono::seconds(2);
+/// Packets waiting in a client's outbox beyond which its reader stops reading: a client that
+/// sends requests (PINGREQ, QoS 1 PUBLISH...) without reading the answers is slowed to the
+/// pace it reads at, instead of growing the broker.
+constexpr std::size_t outbox_high_water = 1024;
 
 /// The 5.0 reason code a codec error is reported with (DISCONNECT before closing).
 packet::reason_code reason_for(errc e) {
@@ -186,6 +222,26 @@ asio::awaitable<void> close_with_reason(connection_context& ctx, packet::reason_
     }
 }
 
+/// Pauses the reader until the writer has brought the outbox below half the high water mark.
+/// The keep-alive does not run meanwhile: the client's packets wait unread by our choice.
+asio::awaitable<void> wait_until_drained(connection_context& ctx) {
+    asio::steady_timer drained(co_await asio::this_coro::executor, steady::time_point::max());
+    ctx.drained = &drained;
+    const auto saved_deadline = ctx.deadline;
+    ctx.deadline = steady::time_point::max();
+    while (ctx.link->queued() >= outbox_high_water / 2 && !ctx.link->closing()) {
+        co_await drained.async_wait(use_tuple); // the writer cancels it after each write
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) {
+            break;
+        }
+    }
+    ctx.drained = nullptr;
+    if (saved_deadline != steady::time_point::max()) {
+        ctx.deadline = steady::now() + ctx.keep_alive_window;
+    }
+}
+
 template <class Stream>
 asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_context& ctx) {
     broker_state& st = *ctx.state;
@@ -194,7 +250,7 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
     for (;;) {
         auto f = co_await read_frame(stream, in, consumed, st.config.max_packet_size);
         if (!f) {
-            ctx.end_reason = describe(f.error());
+            ctx.end(describe(f.error()));
             if (f.error().category() == packet::category()) {
                 co_await close_with_reason(ctx, reason_for(errc(f.error().value())));
             }
@@ -205,7 +261,7 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
         }
         auto decoded = packet::decode(f->header, f->body, ctx.version);
         if (!decoded) {
-            ctx.end_reason = describe(decoded.error());
+            ctx.end(describe(decoded.error()));
             co_await close_with_reason(ctx, reason_for(errc(decoded.error().value())));
             co_return;
         }
@@ -283,16 +339,16 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
                     packet::reason_code::disconnect_with_will_message) {
                 ctx.clean_disconnect = false;
             }
-            ctx.end_reason = "client disconnected";
+            ctx.end("client disconnected");
             co_return;
         case packet::packet_type::connect:
-            ctx.end_reason = "protocol error: second CONNECT"; // [MQTT-3.1.0-2]
+            ctx.end("protocol error: second CONNECT"); // [MQTT-3.1.0-2]
             co_await close_with_reason(ctx, packet::reason_code::protocol_error);
             co_return;
         default:
             // CONNACK, SUBACK, UNSUBACK, PINGRESP, AUTH: only a server sends these.
-            ctx.end_reason =
-                std::string("protocol error: unexpected ") + packet::to_string(type_of(*decoded));
+            ctx.end(std::string("protocol error: unexpected ") +
+                    packet::to_string(type_of(*decoded)));
             co_await close_with_reason(ctx, packet::reason_code::protocol_error);
             co_return;
         }
@@ -300,11 +356,14 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
             posted_since_barrier = 0;
             co_await on_router(st, [](broker::router&) {}); // the router has caught up
         }
+        if (ctx.link->queued() >= outbox_high_water) {
+            co_await wait_until_drained(ctx);
+        }
     }
 }
 
 template <class Stream>
-asio::awaitable<void> write_loop(Stream& stream, connection_link& link) {
+asio::awaitable<void> write_loop(Stream& stream, connection_link& link, connection_context& ctx) {
     std::vector<broker::outgoing> batch;
     std::vector<asio::const_buffer> buffers;
     for (;;) {
@@ -330,9 +389,13 @@ asio::awaitable<void> write_loop(Stream& stream, connection_link& link) {
         }
         auto [ec, n] = co_await asio::async_write(stream, buffers, use_tuple);
         if (ec) {
+            ctx.end(describe(ec));
             co_return;
         }
         batch.clear();
+        if (ctx.drained) {
+            ctx.drained->cancel();
+        }
         if (batch.capacity() > 256) {
             std::vector<broker::outgoing>().swap(batch);
             std::vector<asio::const_buffer>().swap(buffers);
@@ -340,19 +403,30 @@ asio::awaitable<void> write_loop(Stream& stream, connection_link& link) {
     }
 }
 
+/// Ends the connection at the keep-alive (or CONNECT) deadline, or when a closing link has
+/// not flushed in time. The deadlines move; the timer is re-armed when it fires early, or when
+/// the closing hook cancels it to bring the deadline forward.
 asio::awaitable<void> watchdog(connection_context& ctx) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
+    ctx.watchdog_timer = &timer;
     for (;;) {
-        timer.expires_at(ctx.deadline);
-        auto [ec] = co_await timer.async_wait(use_tuple);
-        if (ec == asio::error::operation_aborted) {
-            co_return; // another loop ended first
+        timer.expires_at(ctx.next_deadline());
+        co_await timer.async_wait(use_tuple);
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) {
+            break; // another loop ended first
         }
-        if (steady::now() >= ctx.deadline) {
-            ctx.end_reason = ctx.session ? "keep-alive timeout" : "no CONNECT in time";
-            co_return;
+        const auto now = steady::now();
+        if (now >= ctx.flush_deadline) {
+            ctx.end("could not flush before closing");
+            break;
+        }
+        if (now >= ctx.deadline) {
+            ctx.end(ctx.session ? "keep-alive timeout" : "no CONNECT in time");
+            break;
         }
     }
+    ctx.watchdog_timer = nullptr;
 }
 
 /// Writes a CONNACK refusing the connection (before any session exists).
@@ -370,17 +444,17 @@ asio::awaitable<std::optional<packet::connect>> read_connect(Stream& stream, inp
     std::size_t consumed = 0;
     auto f = co_await read_frame(stream, in, consumed, ctx.state->config.max_packet_size);
     if (!f) {
-        ctx.end_reason = describe(f.error());
+        ctx.end(describe(f.error()));
         co_return std::nullopt;
     }
     if (f->header.type != packet::packet_type::connect) {
-        ctx.end_reason = "protocol error: first packet is not CONNECT"; // [MQTT-3.1.0-1]
+        ctx.end("protocol error: first packet is not CONNECT"); // [MQTT-3.1.0-1]
         co_return std::nullopt;
     }
     auto c = packet::decode_connect(f->header, f->body);
     in.consume(consumed);
     if (!c) {
-        ctx.end_reason = describe(c.error());
+        ctx.end(describe(c.error()));
         const auto e = errc(c.error().value());
         if (e == errc::unsupported_protocol_version) {
             // [MQTT-3.1.2-2] CONNACK 0x01, then close. The client may not speak 5.0, so the
@@ -446,7 +520,19 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket,
         ctx.keep_alive_window = std::chrono::milliseconds(connect.keep_alive * 1500);
         ctx.deadline =
             connect.keep_alive ? steady::now() + ctx.keep_alive_window : steady::time_point::max();
-        co_await (read_loop(socket, in, ctx) || write_loop(socket, *ctx.link) || watchdog(ctx));
+        auto bring_deadline_forward = [&ctx] {
+            ctx.flush_deadline = std::min(ctx.flush_deadline, steady::now() + flush_grace);
+            if (ctx.watchdog_timer) {
+                ctx.watchdog_timer->cancel(); // re-armed at the new deadline
+            }
+        };
+        ctx.link->closing_hook = bring_deadline_forward;
+        if (ctx.link->closing()) {
+            bring_deadline_forward();
+        }
+        co_await (read_loop(socket, in, ctx) || write_loop(socket, *ctx.link, ctx) ||
+                  watchdog(ctx));
+        ctx.link->closing_hook = nullptr;
 
         const auto why = ctx.link->reason();
         if (why == broker::close_reason::taken_over) {
@@ -475,7 +561,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket,
         // Refused by the router (e.g. empty client id with clean session 0): flush the
         // CONNACK it queued, then close.
         ctx.deadline = steady::now() + std::chrono::seconds(5);
-        co_await (write_loop(socket, *ctx.link) || watchdog(ctx));
+        co_await (write_loop(socket, *ctx.link, ctx) || watchdog(ctx));
         if (state->config.logging) {
             broker::log("INFO", "refused client_id=", client_id, " remote=", remote,
                         " reason=identifier rejected");

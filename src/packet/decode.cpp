@@ -179,6 +179,10 @@ bool valid_property_value(property_id id, std::uint32_t n) noexcept {
     }
 }
 
+bool has_wildcard(std::string_view topic) noexcept {
+    return topic.find_first_of("+#") != std::string_view::npos;
+}
+
 /// Reads a property length and the properties it covers, checking each against the table.
 result<properties> read_properties(reader& in, std::uint16_t context) {
     COROMQ_TRY(length, in.varint());
@@ -228,6 +232,9 @@ result<properties> read_properties(reader& in, std::uint16_t context) {
         }
         case property_type::utf8_string: {
             COROMQ_TRY(v, list.utf8());
+            if (p.id == property_id::response_topic && has_wildcard(v)) {
+                return errc::topic_name_wildcard; // [MQTT-3.3.2-14], and the same for a will
+            }
             p.value = v;
             break;
         }
@@ -256,10 +263,6 @@ result<properties> read_properties(reader& in, std::uint16_t context) {
 
 constexpr std::uint16_t context_of(packet_type t) {
     return detail::bit(t);
-}
-
-bool has_wildcard(std::string_view topic) noexcept {
-    return topic.find_first_of("+#") != std::string_view::npos;
 }
 
 template <class Ack>
@@ -323,11 +326,25 @@ result<any_packet> decode_publish(const fixed_header& h, reader& in, protocol_ve
     return any_packet{std::move(p)};
 }
 
+/// A filter of a SUBSCRIBE or UNSUBSCRIBE: wildcards where they may stand [MQTT-4.7.1-2]
+/// [MQTT-4.7.1-3], not empty [MQTT-4.7.3-1]; in 5.0 a "$share/" filter needs a group without
+/// wildcards and a filter after it [MQTT-4.8.2-1] [MQTT-4.8.2-2].
+bool valid_filter(std::string_view filter, protocol_version v) {
+    if (!topic::valid_filter(filter)) {
+        return false;
+    }
+    if (v == protocol_version::v5 && filter.starts_with("$share/")) {
+        auto shared = topic::parse_shared(filter);
+        return shared && topic::valid_filter(shared->filter);
+    }
+    return true;
+}
+
 result<subscription> read_subscription(reader& in, protocol_version v) {
     subscription s;
     COROMQ_TRY(filter, in.utf8());
-    if (!topic::valid_filter(filter)) {
-        return errc::invalid_topic_filter; // [MQTT-4.7.1-2] [MQTT-4.7.1-3] [MQTT-4.7.3-1]
+    if (!valid_filter(filter, v)) {
+        return errc::invalid_topic_filter;
     }
     s.filter = filter;
     COROMQ_TRY(options, in.u8());
@@ -338,6 +355,9 @@ result<subscription> read_subscription(reader& in, protocol_version v) {
         s.no_local = (options & 0x04) != 0;
         s.retain_as_published = (options & 0x08) != 0;
         s.retain_policy = retain_handling((options >> 4) & 0x03);
+        if (s.no_local && filter.starts_with("$share/")) {
+            return errc::invalid_subscription_options; // 5.0 [MQTT-3.8.3-4]
+        }
     } else if ((options & 0xFC) != 0) {
         return errc::invalid_subscription_options; // [MQTT-3.8.3-4]
     }
@@ -382,7 +402,7 @@ result<any_packet> decode_unsubscribe(reader& in, protocol_version v) {
     }
     while (!in.at_end()) {
         COROMQ_TRY(filter, in.utf8());
-        if (!topic::valid_filter(filter)) {
+        if (!valid_filter(filter, v)) {
             return errc::invalid_topic_filter;
         }
         p.filters.emplace_back(filter);
@@ -521,7 +541,9 @@ constexpr bool flags_valid(packet_type t, std::uint8_t flags) noexcept {
     case packet_type::pubrel:
     case packet_type::subscribe:
     case packet_type::unsubscribe:
-        return flags == 0x02; // [MQTT-3.6.1-1] [MQTT-3.8.1-1] [MQTT-3.10.1-1]
+        // [MQTT-3.6.1-1] [MQTT-3.8.1-1] [MQTT-3.10.1-1]; MQTT 3.1 also let a resent one carry
+        // DUP (1010), which `decode` accepts for 3.1 only.
+        return flags == 0x02 || flags == 0x0A;
     default:
         return flags == 0;
     }
@@ -670,7 +692,8 @@ result<any_packet> decode(const fixed_header& h, bytes_view body, protocol_versi
     if (body.size() != h.remaining_length) {
         return errc::truncated;
     }
-    if (!flags_valid(h.type, h.flags)) {
+    if (!flags_valid(h.type, h.flags) ||
+        (h.type != packet_type::publish && h.flags == 0x0A && v != protocol_version::v3_1)) {
         return errc::invalid_fixed_header_flags;
     }
     reader in(body);

@@ -108,7 +108,12 @@ po::parsed_options parse_file(const std::string& path, const po::options_descrip
             po::store(po::command_line_parser(one).options(desc).run(), probe);
             po::notify(probe);
             check_ranges(probe, where);
+            if (key == "listener") {
+                broker::listener_config::parse(value);
+            }
         } catch (const po::error& e) {
+            throw config_error(where + "key '" + key + "': " + e.what());
+        } catch (const std::invalid_argument& e) {
             throw config_error(where + "key '" + key + "': " + e.what());
         }
         args.push_back(arg);

@@ -1,5 +1,7 @@
 #include <coromq/broker/config.hpp>
 
+#include <arpa/inet.h>
+
 #include <charconv>
 #include <stdexcept>
 
@@ -40,6 +42,12 @@ listener_config listener_config::parse(const std::string& url) {
         port = rest.substr(colon + 1);
     }
     l.host = host.empty() ? "0.0.0.0" : host;
+    in6_addr scratch{};
+    if (inet_pton(AF_INET, l.host.c_str(), &scratch) != 1 &&
+        inet_pton(AF_INET6, l.host.c_str(), &scratch) != 1) {
+        throw std::invalid_argument("listener '" + url + "': '" + l.host +
+                                    "' is not an IPv4 or IPv6 address");
+    }
     unsigned value = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (ec != std::errc{} || end != port.data() + port.size() || value > 65535 || port.empty()) {

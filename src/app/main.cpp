@@ -3,6 +3,7 @@
 
 #include <coromq/broker/server.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -36,6 +37,7 @@ int main(int argc, char* argv[]) {
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
@@ -52,17 +54,34 @@ int main(int argc, char* argv[]) {
         std::cerr << (i ? ", " : " on ") << inv.config.listeners[i].scheme << "://"
                   << inv.config.listeners[i].host << ":" << ports[i];
     }
+    if (const auto rest = server.rest_port()) {
+        std::cerr << ", http://" << inv.config.http.host << ":" << rest;
+    }
     std::cerr << std::endl;
 
+    std::atomic<bool> finished{false};
     std::thread signal_thread([&] {
-        int sig = 0;
-        sigwait(&signals, &sig);
-        std::cerr << "coromq: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << " received, stopping"
-                  << std::endl;
-        server.stop();
+        for (;;) {
+            int sig = 0;
+            sigwait(&signals, &sig);
+            if (finished) {
+                return;
+            }
+            if (sig == SIGHUP) {
+                // Certificates are reloaded; existing connections keep theirs.
+                std::cerr << "coromq: SIGHUP received, reloading TLS certificates" << std::endl;
+                server.reload_tls();
+                continue;
+            }
+            std::cerr << "coromq: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+                      << " received, stopping" << std::endl;
+            server.stop();
+            return;
+        }
     });
     server.run();
     // run() also returns when stop() came from elsewhere; wake the signal thread to end it.
+    finished = true;
     pthread_kill(signal_thread.native_handle(), SIGTERM);
     signal_thread.join();
     std::cerr << "coromq: stopped" << std::endl;

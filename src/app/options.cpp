@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "../broker/config_parse.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <fstream>
@@ -12,29 +14,52 @@ namespace {
 
 po::options_description broker_options() {
     po::options_description d(
-        "Broker options (also valid as `key = value` lines in the config file)");
-    d.add_options()(
-        "listener", po::value<std::vector<std::string>>()->composing(),
-        "where to accept clients, repeatable: mqtt://HOST:PORT (default mqtt://0.0.0.0:1883)")(
-        "delivery_retry_interval", po::value<std::int64_t>(),
-        "seconds before an unacknowledged QoS 1/2 message is sent again (default 20; 0 = only on "
-        "reconnect)")("max_inflight_messages", po::value<std::int64_t>(),
-                      "QoS 1/2 messages in flight per client (default 20)")(
-        "queue_qos0_messages", po::value<bool>(),
-        "queue QoS 0 messages for offline persistent sessions (default true)")(
-        "max_msgqueue_messages", po::value<std::int64_t>(),
-        "messages queued per client above those in flight; 0 = unlimited (default 20)")(
-        "logging", po::value<bool>(), "log connects and disconnects (default false)")(
-        "max_packet_size", po::value<std::int64_t>(),
-        "largest packet accepted, in bytes (default 1048576)")(
-        "connect_timeout", po::value<std::int64_t>(),
-        "seconds a new connection has to send CONNECT (default 10)")(
-        "threads", po::value<std::int64_t>(), "I/O threads; 0 = one per core (default 0)")(
-        "max_connections", po::value<std::int64_t>(),
-        "simultaneous connections; 0 = unlimited (default 0)")(
-        "max_outbox_messages", po::value<std::int64_t>(),
-        "QoS 0 messages waiting to be written to one client before more are dropped (default "
-        "10000)");
+        "Broker options (also valid as `key = value` lines in the config file; '-' and '_' are "
+        "interchangeable in key names)");
+    // clang-format off
+    d.add_options()
+        ("listener", po::value<std::vector<std::string>>()->composing(),
+         "where to accept clients, repeatable: mqtt://HOST:PORT, mqtts://HOST:PORT, "
+         "ws://HOST:PORT[/PATH], wss://HOST:PORT[/PATH]; TLS files may follow as "
+         "?certfile=F&keyfile=F&cafile=F&require_client_cert=true&cn_as_username=true "
+         "(default mqtt://0.0.0.0:1883)")
+        ("delivery_retry_interval", po::value<std::int64_t>(),
+         "seconds before an unacknowledged QoS 1/2 message is sent again (default 20; 0 = only "
+         "on reconnect)")
+        ("max_inflight_messages", po::value<std::int64_t>(),
+         "QoS 1/2 messages in flight per client (default 20)")
+        ("queue_qos0_messages", po::value<bool>(),
+         "queue QoS 0 messages for offline persistent sessions (default true)")
+        ("max_msgqueue_messages", po::value<std::int64_t>(),
+         "messages queued per client above those in flight; 0 = unlimited (default 20)")
+        ("logging", po::value<bool>(), "log connects and disconnects (default false)")
+        ("max_packet_size", po::value<std::int64_t>(),
+         "largest packet accepted, in bytes (default 1048576)")
+        ("connect_timeout", po::value<std::int64_t>(),
+         "seconds a new connection has to send CONNECT (default 10)")
+        ("threads", po::value<std::int64_t>(), "I/O threads; 0 = one per core (default 0)")
+        ("max_connections", po::value<std::int64_t>(),
+         "simultaneous connections; 0 = unlimited (default 0)")
+        ("max_outbox_messages", po::value<std::int64_t>(),
+         "QoS 0 messages waiting to be written to one client before more are dropped "
+         "(default 10000)")
+        ("tls_cert", po::value<std::string>(),
+         "PEM certificate chain for TLS listeners that name none")
+        ("tls_key", po::value<std::string>(), "PEM private key for TLS listeners that name none")
+        ("tls_ca", po::value<std::string>(),
+         "PEM CA certificates that client certificates must chain to")
+        ("tls_require_client_cert", po::value<bool>(),
+         "refuse TLS clients without a valid certificate (mutual TLS; default false)")
+        ("tls_cn_as_username", po::value<bool>(),
+         "use the client certificate's CN as the MQTT user name (default false)")
+        ("http_server.addr", po::value<std::string>(),
+         "REST API address HOST:PORT (alias --http); may equal a ws:// listener's, which then "
+         "serves both (default: no REST API)")
+        ("http_server.user", po::value<std::vector<std::string>>()->composing(),
+         "REST API basic-auth user NAME:PASSWORD, repeatable (alias --http-user)")
+        ("http_server.allow_unauthenticated", po::value<bool>(),
+         "allow a REST API without users on a non-loopback address (default false)");
+    // clang-format on
     return d;
 }
 
@@ -55,8 +80,8 @@ constexpr numeric_range numeric_keys[] = {
     {"max_outbox_messages", 0, 100'000'000},
 };
 
-/// Throws config_error, prefixed with `where`, for a numeric key out of its range.
-void check_ranges(const po::variables_map& vm, const std::string& where) {
+/// Throws config_error, prefixed with `where`, for a value out of its range or form.
+void check_values(const po::variables_map& vm, const std::string& where) {
     for (const auto& r : numeric_keys) {
         if (!vm.count(r.key)) {
             continue;
@@ -68,6 +93,60 @@ void check_ranges(const po::variables_map& vm, const std::string& where) {
                                std::to_string(r.max) + "]");
         }
     }
+    try {
+        if (vm.count("listener")) {
+            for (const auto& url : vm["listener"].as<std::vector<std::string>>()) {
+                broker::listener_config::parse(url);
+            }
+        }
+        if (vm.count("http_server.addr")) {
+            broker::parse_host_port(vm["http_server.addr"].as<std::string>(),
+                                    "key 'http_server.addr'");
+        }
+        if (vm.count("http_server.user")) {
+            for (const auto& user : vm["http_server.user"].as<std::vector<std::string>>()) {
+                const auto colon = user.find(':');
+                if (colon == std::string::npos || colon == 0) {
+                    throw std::invalid_argument("key 'http_server.user': expected NAME:PASSWORD");
+                }
+            }
+        }
+    } catch (const std::invalid_argument& e) {
+        const std::string text = e.what();
+        throw config_error(where + (text.starts_with("key ") ? text : "key 'listener': " + text));
+    }
+}
+
+/// Key names: '-' and '_' are interchangeable, and --http / --http-user are Gmqtt-style
+/// aliases of http_server.addr / http_server.user.
+std::string canonical_key(std::string key) {
+    for (auto& c : key) {
+        if (c == '-') {
+            c = '_';
+        }
+    }
+    if (key == "http") {
+        return "http_server.addr";
+    }
+    if (key == "http_user") {
+        return "http_server.user";
+    }
+    return key;
+}
+
+/// argv with long option names made canonical.
+std::vector<std::string> canonical_args(int argc, const char* const argv[]) {
+    std::vector<std::string> args;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.starts_with("--") && a.size() > 2) {
+            const auto eq = a.find('=');
+            const auto name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+            a = "--" + canonical_key(name) + (eq == std::string::npos ? "" : a.substr(eq));
+        }
+        args.push_back(std::move(a));
+    }
+    return args;
 }
 
 std::string trim(const std::string& s) {
@@ -99,7 +178,7 @@ po::parsed_options parse_file(const std::string& path, const po::options_descrip
         if (eq == std::string::npos) {
             throw config_error(where + "expected `key = value`, got '" + text + "'");
         }
-        const auto key = trim(text.substr(0, eq));
+        const auto key = canonical_key(trim(text.substr(0, eq)));
         const auto value = trim(text.substr(eq + 1));
         const std::string arg = "--" + key + "=" + value;
         try {
@@ -107,13 +186,8 @@ po::parsed_options parse_file(const std::string& path, const po::options_descrip
             const std::vector<std::string> one{arg};
             po::store(po::command_line_parser(one).options(desc).run(), probe);
             po::notify(probe);
-            check_ranges(probe, where);
-            if (key == "listener") {
-                broker::listener_config::parse(value);
-            }
+            check_values(probe, where); // throws config_error, which names the line too
         } catch (const po::error& e) {
-            throw config_error(where + "key '" + key + "': " + e.what());
-        } catch (const std::invalid_argument& e) {
             throw config_error(where + "key '" + key + "': " + e.what());
         }
         args.push_back(arg);
@@ -131,16 +205,27 @@ void take(const po::variables_map& vm, const char* key, std::uint32_t& into) {
         into = std::uint32_t(vm[key].as<std::int64_t>()); // range-checked already
     }
 }
+void take(const po::variables_map& vm, const char* key, std::string& into) {
+    if (vm.count(key)) {
+        into = vm[key].as<std::string>();
+    }
+}
+
+/// Keys that accumulate values; on the command line they replace the file's values.
+constexpr const char* list_keys[] = {"listener", "http_server.user"};
 
 } // namespace
 
 invocation parse_command_line(int argc, const char* const argv[]) {
     invocation inv;
     po::options_description general("General options");
-    general.add_options()("help,h", "print this help and exit")("version",
-                                                                "print the version and exit")(
-        "config,c", po::value<std::string>(),
-        "configuration file (`key = value` lines, # comments)");
+    // clang-format off
+    general.add_options()
+        ("help,h", "print this help and exit")
+        ("version", "print the version and exit")
+        ("config,c", po::value<std::string>(),
+         "configuration file (`key = value` lines, # comments)");
+    // clang-format on
     auto broker = broker_options();
     po::options_description all;
     all.add(general).add(broker);
@@ -149,44 +234,38 @@ invocation parse_command_line(int argc, const char* const argv[]) {
     help << "Usage: coromq [--config FILE] [--KEY VALUE ...]\n\n" << all;
     inv.help_text = help.str();
 
+    const auto args = canonical_args(argc, argv);
     po::variables_map cli;
     try {
-        po::store(po::parse_command_line(argc, argv, all), cli);
+        po::store(po::command_line_parser(args).options(all).run(), cli);
         po::notify(cli);
     } catch (const po::error& e) {
         throw config_error(std::string("command line: ") + e.what());
     }
-    check_ranges(cli, "command line: ");
+    check_values(cli, "command line: ");
     inv.show_help = cli.count("help") != 0;
     inv.show_version = cli.count("version") != 0;
 
-    // The command line is stored first, so its values win over the file's, and a --listener
-    // given there replaces the file's listeners rather than adding to them.
+    // The command line is stored first, so its values win over the file's; a list key given
+    // there (--listener, --http-user) replaces the file's values rather than adding to them.
     po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, all), vm);
-    std::vector<std::string> cli_listeners;
-    if (cli.count("listener")) {
-        cli_listeners = cli["listener"].as<std::vector<std::string>>();
-    }
-    std::vector<std::string> file_listeners;
+    po::store(po::command_line_parser(args).options(all).run(), vm);
     if (cli.count("config")) {
         const auto path = cli["config"].as<std::string>();
         auto parsed = parse_file(path, broker);
-        po::variables_map from_file;
-        po::store(parsed, from_file);
-        if (from_file.count("listener")) {
-            file_listeners = from_file["listener"].as<std::vector<std::string>>();
-        }
+        po::parsed_options from_file(&broker);
         for (const auto& opt : parsed.options) {
-            if (opt.string_key == "listener") {
-                continue;
+            bool given_on_cli = vm.count(opt.string_key) != 0;
+            for (const char* list_key : list_keys) {
+                if (opt.string_key == list_key) {
+                    given_on_cli = cli.count(list_key) != 0;
+                }
             }
-            if (!vm.count(opt.string_key)) {
-                po::parsed_options single(&broker);
-                single.options.push_back(opt);
-                po::store(single, vm);
+            if (!given_on_cli) {
+                from_file.options.push_back(opt);
             }
         }
+        po::store(from_file, vm);
     }
     po::notify(vm);
 
@@ -201,16 +280,56 @@ invocation parse_command_line(int argc, const char* const argv[]) {
     take(vm, "threads", c.threads);
     take(vm, "max_connections", c.max_connections);
     take(vm, "max_outbox_messages", c.max_outbox_messages);
+    take(vm, "tls_cert", c.tls.certfile);
+    take(vm, "tls_key", c.tls.keyfile);
+    take(vm, "tls_ca", c.tls.cafile);
+    take(vm, "tls_require_client_cert", c.tls.require_client_cert);
+    take(vm, "tls_cn_as_username", c.tls.cn_as_username);
 
-    const auto& urls = !cli_listeners.empty() ? cli_listeners : file_listeners;
-    if (!urls.empty()) {
+    if (vm.count("listener")) {
         c.listeners.clear();
-        for (const auto& url : urls) {
-            try {
-                c.listeners.push_back(broker::listener_config::parse(url));
-            } catch (const std::invalid_argument& e) {
-                throw config_error(std::string("key 'listener': ") + e.what());
+        for (const auto& url : vm["listener"].as<std::vector<std::string>>()) {
+            auto l = broker::listener_config::parse(url); // checked above
+            // Listener files fall back to the --tls_* defaults, one field at a time.
+            if (l.uses_tls()) {
+                if (l.tls.certfile.empty()) {
+                    l.tls.certfile = c.tls.certfile;
+                }
+                if (l.tls.keyfile.empty()) {
+                    l.tls.keyfile = c.tls.keyfile;
+                }
+                if (l.tls.cafile.empty()) {
+                    l.tls.cafile = c.tls.cafile;
+                }
+                l.tls.require_client_cert |= c.tls.require_client_cert;
+                l.tls.cn_as_username |= c.tls.cn_as_username;
+                if (l.tls.certfile.empty() || l.tls.keyfile.empty()) {
+                    throw config_error("key 'listener': " + url +
+                                       " needs a certificate and a key (certfile=/keyfile= in "
+                                       "the URL, or --tls_cert and --tls_key)");
+                }
             }
+            c.listeners.push_back(std::move(l));
+        }
+    }
+
+    if (vm.count("http_server.addr")) {
+        std::tie(c.http.host, c.http.port) = broker::parse_host_port(
+            vm["http_server.addr"].as<std::string>(), "key 'http_server.addr'");
+    }
+    if (vm.count("http_server.user")) {
+        for (const auto& user : vm["http_server.user"].as<std::vector<std::string>>()) {
+            const auto colon = user.find(':');
+            c.http.users.emplace_back(user.substr(0, colon), user.substr(colon + 1));
+        }
+    }
+    take(vm, "http_server.allow_unauthenticated", c.http.allow_unauthenticated);
+    if (c.http.enabled() && c.http.users.empty() && !c.http.allow_unauthenticated) {
+        const bool loopback = c.http.host.starts_with("127.") || c.http.host == "::1";
+        if (!loopback) {
+            throw config_error("key 'http_server.addr': the REST API on " + c.http.host +
+                               " needs at least one http_server.user (or set "
+                               "http_server.allow_unauthenticated = true)");
         }
     }
     return inv;

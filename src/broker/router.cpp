@@ -88,6 +88,7 @@ attach_result router::attach(const packet::connect& c, std::shared_ptr<client_li
             // ended without DISCONNECT, so its will is published [MQTT-3.1.2-8].
             existing->link->close(close_reason::taken_over);
             existing->link.reset();
+            --online_count_;
             existing->offline_at = wall_now;
             publish_will(*existing, now);
         }
@@ -108,6 +109,7 @@ attach_result router::attach(const packet::connect& c, std::shared_ptr<client_li
     s->clean_session = !persistent(c);
     s->version = c.version;
     s->link = std::move(link);
+    ++online_count_;
     s->will = c.last_will;
     s->username = c.username.value_or(std::string{});
     s->remote_address = s->link->remote_address();
@@ -134,6 +136,7 @@ void router::detach(const std::shared_ptr<session>& s, const client_link* link, 
         return; // taken over: the new connection owns the session now
     }
     s->link.reset();
+    --online_count_;
     s->offline_at = wall_now;
     if (with_will) {
         publish_will(*s, now);
@@ -461,18 +464,13 @@ void router::on_subscribe(session& s, const client_link* link, packet::subscribe
     std::vector<bool> is_new;
     is_new.reserve(p.subscriptions.size());
     for (const auto& sub : p.subscriptions) {
-        if (filter_levels(sub.filter) > max_filter_levels) {
-            // Refused [MQTT-3.9.3-2]: keeps the subscription trie, and so the recursion of
-            // matching, shallow whatever clients send.
+        bool inserted = false;
+        if (!add_subscription(s, sub, wall_now, inserted)) {
             ack.codes.push_back(packet::reason_code::unspecified_error);
             is_new.push_back(false);
             continue;
         }
-        // [MQTT-3.8.4-3] a subscription to the same filter replaces the old one.
-        auto [it, inserted] =
-            s.subscriptions.insert_or_assign(sub.filter, session_subscription{sub, wall_now});
         is_new.push_back(inserted);
-        subscriptions_.insert(sub.filter, &s, sub);
         ack.codes.push_back(packet::reason_code(sub.max_qos)); // [MQTT-3.8.4-5] [MQTT-3.9.3-1]
     }
     send(*s.link, ack); // [MQTT-3.8.4-1] before any retained message
@@ -492,6 +490,30 @@ void router::on_subscribe(session& s, const client_link* link, packet::subscribe
     }
 }
 
+bool router::add_subscription(session& s, const packet::subscription& sub, wall_time wall_now,
+                              bool& is_new) {
+    if (filter_levels(sub.filter) > max_filter_levels) {
+        // Refused [MQTT-3.9.3-2]: keeps the subscription trie, and so the recursion of
+        // matching, shallow whatever clients send.
+        return false;
+    }
+    // [MQTT-3.8.4-3] a subscription to the same filter replaces the old one.
+    is_new = s.subscriptions.insert_or_assign(sub.filter, session_subscription{sub, wall_now})
+                 .second;
+    subscriptions_.insert(sub.filter, &s, sub);
+    return true;
+}
+
+bool router::remove_subscription(session& s, std::string_view filter) {
+    bool existed = false;
+    if (auto it = s.subscriptions.find(filter); it != s.subscriptions.end()) {
+        s.subscriptions.erase(it);
+        existed = true;
+    }
+    subscriptions_.erase(filter, &s); // [MQTT-3.10.4-1]
+    return existed;
+}
+
 void router::send_retained(session& s, const packet::subscription& sub, steady_time now) {
     retained_.match(sub.filter, [&](const message_ptr& m) {
         // [MQTT-3.3.1-8] retained messages sent because of a new subscription keep RETAIN 1.
@@ -506,12 +528,7 @@ void router::on_unsubscribe(session& s, const client_link* link, packet::unsubsc
     packet::unsuback ack;
     ack.packet_id = p.packet_id; // [MQTT-3.10.4-4]
     for (const auto& filter : p.filters) {
-        bool existed = false;
-        if (auto it = s.subscriptions.find(filter); it != s.subscriptions.end()) {
-            s.subscriptions.erase(it);
-            existed = true;
-        }
-        subscriptions_.erase(filter, &s); // [MQTT-3.10.4-1]
+        const bool existed = remove_subscription(s, filter);
         if (s.version == protocol_version::v5) {
             ack.codes.push_back(existed ? packet::reason_code::success
                                         : packet::reason_code::no_subscription_existed);

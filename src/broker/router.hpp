@@ -14,7 +14,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace coromq::broker {
@@ -87,6 +89,95 @@ public:
         return sessions_;
     }
 
+    // --- management API (REST) ---------------------------------------------------------------
+    // Snapshots of sessions and subscriptions, and what an operator may do to them. Like every
+    // other member: call on the router strand only. Listings are walked a bounded number of
+    // entries per call, resuming from an `admin_cursor`, so a caller pages through any number
+    // of sessions with many short strand tasks instead of one long one. Implemented in
+    // router_admin.cpp.
+
+    /// A session as the management API shows it (Gmqtt's ClientInfo and SessionInfo).
+    struct admin_session {
+        std::string client_id;
+        bool online = false;
+        std::string username;
+        std::string remote_address; ///< of the current (or last) connection
+        bool clean_session = true;
+        std::uint16_t keep_alive = 0;
+        std::size_t subscriptions = 0;
+        std::size_t max_inflight = 0;
+        std::size_t inflight = 0;
+        std::size_t max_queue = 0; ///< 0: no limit
+        std::size_t queued = 0;
+        std::uint64_t dropped = 0;
+        wall_time connected_at{};
+        wall_time offline_at{}; ///< the epoch when it never went offline
+    };
+
+    /// One subscription of one session.
+    struct admin_subscription {
+        std::string client_id;
+        std::string filter;
+        packet::qos max_qos = packet::qos::at_most_once;
+        wall_time subscribed_at{};
+    };
+
+    /// Where a listing stopped, in client id order (then filter order for subscriptions).
+    /// A listing resumes strictly after it, so entries come in increasing order without
+    /// duplicates even when sessions come and go between calls.
+    struct admin_cursor {
+        std::string client_id; ///< the last session visited
+        std::string filter;    ///< the last filter of `client_id` visited ("" before its first)
+        bool started = false;  ///< false: from the beginning
+        bool done = false;     ///< the end of the listing was reached
+    };
+
+    /// One bounded step of the session listing (online ones only when `online_only`): visits at
+    /// most `budget` sessions after `at`, passes over the first `skip` that match (counting
+    /// `skip` down), then appends matching ones to `out` until it holds `take`. Moves `at`.
+    /// Returns how many entries the whole listing has now (`online_count()` or all sessions).
+    std::size_t admin_list_sessions(admin_cursor& at, bool online_only, std::size_t& skip,
+                                    std::size_t take, std::size_t budget,
+                                    std::vector<admin_session>& out) const;
+
+    /// The same over subscriptions: every session's, or only `client_id`'s when given (then
+    /// nullopt when there is no such session). `budget` counts subscriptions, and sessions
+    /// without any.
+    std::optional<std::size_t>
+    admin_list_subscriptions(admin_cursor& at, std::optional<std::string_view> client_id,
+                             std::size_t& skip, std::size_t take, std::size_t budget,
+                             std::vector<admin_subscription>& out) const;
+
+    /// The session of `client_id`, or nullopt.
+    std::optional<admin_session> admin_find(std::string_view client_id) const;
+
+    /// Sessions with a connection attached.
+    std::size_t online_count() const noexcept { return online_count_; }
+
+    enum class admin_status : std::uint8_t { ok, not_found, invalid_filter };
+
+    /// Subscribes `client_id`'s session (online or offline) to `sub` as its own SUBSCRIBE
+    /// would, without a SUBACK: the subscription joins the session, and retained messages are
+    /// delivered (or queued) at once [MQTT-3.8.4-3]. invalid_filter: too many levels.
+    admin_status admin_subscribe(std::string_view client_id, const packet::subscription& sub,
+                                 steady_time now, wall_time wall_now);
+
+    /// Removes one subscription of `client_id`'s session (ok when it had none by that filter).
+    admin_status admin_unsubscribe(std::string_view client_id, std::string_view filter);
+
+    /// What `admin_disconnect` did.
+    struct admin_kick {
+        bool found = false;
+        /// The link asked to close (null when the client was offline); the session is
+        /// detached once the connection has run its close handling.
+        std::shared_ptr<client_link> closing;
+    };
+
+    /// Disconnects `client_id` (close_reason::kicked). With `drop_session` its session goes
+    /// too: at once when offline, else when the connection detaches (as with clean session).
+    /// Not found when there is no session, or without `drop_session` when it is offline.
+    admin_kick admin_disconnect(std::string_view client_id, bool drop_session);
+
 private:
     void route(const message_ptr& message, steady_time now);
     void deliver(session& s, const message_ptr& message, packet::qos qos_level, bool retain,
@@ -102,6 +193,12 @@ private:
     void send_retained(session& s, const packet::subscription& sub, steady_time now);
     void remove_session(const std::shared_ptr<session>& s);
     void publish_will(session& s, steady_time now);
+    /// Adds or replaces one subscription of `s` [MQTT-3.8.4-3]; false when refused (too deep).
+    /// `is_new`: there was none by that filter before.
+    bool add_subscription(session& s, const packet::subscription& sub, wall_time wall_now,
+                          bool& is_new);
+    /// Removes one subscription of `s`; true when there was one [MQTT-3.10.4-1].
+    bool remove_subscription(session& s, std::string_view filter);
 
     broker_config config_;
     std::map<std::string, std::shared_ptr<session>, std::less<>> sessions_;
@@ -111,6 +208,8 @@ private:
     std::uint64_t assigned_ids_ = 0;
     /// Reused by `route` so routing does not allocate per message.
     std::vector<std::pair<session*, const packet::subscription*>> matches_;
+    /// Sessions with a link (for the management API's client count).
+    std::size_t online_count_ = 0;
 };
 
 } // namespace coromq::broker

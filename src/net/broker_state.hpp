@@ -9,12 +9,73 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
 
 namespace coromq::net {
 
 namespace asio = boost::asio;
 
 using router_strand = asio::strand<asio::io_context::executor_type>;
+
+/// Everything that must end when the server stops (connections before and after CONNECT,
+/// HTTP sessions) registers a callback here. Thread-safe.
+class stop_registry {
+public:
+    using id = std::uint64_t;
+
+    /// Remembers `on_stop`, or calls it at once when the stop has begun. `on_stop` runs under
+    /// the registry's lock: it must only post work (to its own strand) and return.
+    id add(std::function<void()> on_stop) {
+        std::lock_guard lock(mutex_);
+        if (stopping_) {
+            on_stop();
+            return 0;
+        }
+        const id key = ++next_;
+        callbacks_.emplace(key, std::move(on_stop));
+        return key;
+    }
+
+    /// Forgets a callback; after it returns the callback is not running and never will be.
+    void remove(id key) {
+        std::lock_guard lock(mutex_);
+        callbacks_.erase(key);
+    }
+
+    /// Calls every callback once; later `add`s call theirs at once.
+    void stop_all() {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        for (auto& [key, fn] : callbacks_) {
+            fn();
+        }
+        callbacks_.clear();
+    }
+
+private:
+    std::mutex mutex_;
+    std::unordered_map<id, std::function<void()>> callbacks_;
+    id next_ = 0;
+    bool stopping_ = false;
+};
+
+/// Removes its callback from a stop_registry when it goes out of scope.
+class stop_registration {
+public:
+    stop_registration(stop_registry& registry, std::function<void()> on_stop)
+        : registry_(registry)
+        , id_(registry.add(std::move(on_stop))) {}
+    ~stop_registration() { registry_.remove(id_); }
+    stop_registration(const stop_registration&) = delete;
+    stop_registration& operator=(const stop_registration&) = delete;
+
+private:
+    stop_registry& registry_;
+    stop_registry::id id_;
+};
 
 struct broker_state {
     broker_state(asio::io_context& io, broker::broker_config cfg)
@@ -30,6 +91,7 @@ struct broker_state {
     broker::router core;
     std::atomic<std::size_t> live_connections{0};
     std::atomic<bool> stopping{false};
+    stop_registry stoppers;
 };
 
 } // namespace coromq::net

@@ -1,20 +1,35 @@
-// The connection coroutine: owns its socket and nothing else.
+// The connection coroutine: owns its stream and nothing else.
 #pragma once
 
 #include "broker_state.hpp"
+#include "transport.hpp"
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include <memory>
 
 namespace coromq::net {
 
-/// Serves one MQTT client over `socket` until it disconnects, breaks the protocol, goes
-/// silent past its keep-alive, is taken over, or the server stops. Runs on the socket's
-/// executor (a strand of its own); enters the router only through `state->strand`.
-/// Cancellation: cancelling the coroutine closes the connection as if the network failed.
-asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket,
-                                       std::shared_ptr<broker_state> state);
+/// Serves one MQTT client over `stream` (already past any TLS or WebSocket handshake) until
+/// it disconnects, breaks the protocol, goes silent past its keep-alive, is taken over, or the
+/// server stops. Runs on the stream's executor (a strand of its own); enters the router only
+/// through `state->strand`. Cancelling it closes the connection as if the network failed.
+template <class Stream>
+asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_state> state,
+                                       connection_info info);
+
+using tls_socket = asio::ssl::stream<tcp::socket>;
+using ws_socket = websocket::stream<beast::tcp_stream>;
+using wss_socket = websocket::stream<asio::ssl::stream<beast::tcp_stream>>;
+
+// Instantiated once each, in connection_{tcp,tls,ws}.cpp.
+extern template asio::awaitable<void> serve_connection(tcp::socket, std::shared_ptr<broker_state>,
+                                                       connection_info);
+extern template asio::awaitable<void> serve_connection(tls_socket, std::shared_ptr<broker_state>,
+                                                       connection_info);
+extern template asio::awaitable<void> serve_connection(ws_socket, std::shared_ptr<broker_state>,
+                                                       connection_info);
+extern template asio::awaitable<void> serve_connection(wss_socket, std::shared_ptr<broker_state>,
+                                                       connection_info);
 
 } // namespace coromq::net

@@ -1,10 +1,14 @@
 // One client connection: read CONNECT under a deadline, attach to the router, then
-// `read_loop || write_loop || watchdog` until one of them ends, then detach.
+// `read_loop || write_loop || watchdog` until one of them ends, then detach. Written once
+// for every transport: included only by the connection_*.cpp files that instantiate it.
 //
 // Ownership and lifetimes: the coroutine owns the socket; the router's session holds the
 // client link (outbox) while the connection is attached; closures posted to the router
 // strand hold the session and the link by shared_ptr, so neither dies under them.
+#pragma once
+
 #include "connection.hpp"
+#include "transport.hpp"
 
 #include "../broker/log.hpp"
 
@@ -26,7 +30,7 @@
 #include <variant>
 
 namespace coromq::net {
-namespace {
+namespace detail {
 
 using namespace asio::experimental::awaitable_operators;
 using steady = std::chrono::steady_clock;
@@ -35,7 +39,7 @@ using boost::system::error_code;
 using packet::errc;
 using packet::protocol_version;
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 /// The network side of a client link: a one-slot channel wakes the writer coroutine.
 class connection_link final : public broker::client_link,
@@ -163,14 +167,14 @@ struct connection_context {
     steady::time_point next_deadline() const { return std::min(deadline, flush_deadline); }
 };
 
-constexpr auto flush_grace = std::chrono::seconds(2);
+inline constexpr auto flush_grace = std::chrono::seconds(2);
 /// Packets waiting in a client's outbox beyond which its reader stops reading: a client that
 /// sends requests (PINGREQ, QoS 1 PUBLISH...) without reading the answers is slowed to the
 /// pace it reads at, instead of growing the broker.
-constexpr std::size_t outbox_high_water = 1024;
+inline constexpr std::size_t outbox_high_water = 1024;
 
 /// The 5.0 reason code a codec error is reported with (DISCONNECT before closing).
-packet::reason_code reason_for(errc e) {
+inline packet::reason_code reason_for(errc e) {
     switch (e) {
     case errc::packet_too_large:
         return packet::reason_code::packet_too_large;
@@ -189,8 +193,9 @@ packet::reason_code reason_for(errc e) {
     }
 }
 
-std::string describe(const error_code& ec) {
-    if (ec == asio::error::eof) {
+inline std::string describe(const error_code& ec) {
+    if (ec == asio::error::eof || ec == boost::beast::websocket::error::closed ||
+        ec == asio::ssl::error::stream_truncated) {
         return "connection closed by peer";
     }
     if (ec.category() == packet::category()) {
@@ -211,7 +216,7 @@ asio::awaitable<void> on_router(broker_state& st, Fn fn) {
 
 /// After a protocol error on a 5.0 connection: tell the client why, let the writer flush,
 /// and give it a bounded time to do so. 3.x has no way to say why: just close.
-asio::awaitable<void> close_with_reason(connection_context& ctx, packet::reason_code why) {
+inline asio::awaitable<void> close_with_reason(connection_context& ctx, packet::reason_code why) {
     if (ctx.version == protocol_version::v5) {
         broker::outgoing o;
         packet::encode(packet::disconnect{why, {}}, ctx.version, o.header);
@@ -224,7 +229,7 @@ asio::awaitable<void> close_with_reason(connection_context& ctx, packet::reason_
 
 /// Pauses the reader until the writer has brought the outbox below half the high water mark.
 /// The keep-alive does not run meanwhile: the client's packets wait unread by our choice.
-asio::awaitable<void> wait_until_drained(connection_context& ctx) {
+inline asio::awaitable<void> wait_until_drained(connection_context& ctx) {
     asio::steady_timer drained(co_await asio::this_coro::executor, steady::time_point::max());
     ctx.drained = &drained;
     const auto saved_deadline = ctx.deadline;
@@ -387,7 +392,7 @@ asio::awaitable<void> write_loop(Stream& stream, connection_link& link, connecti
                 buffers.emplace_back(o.payload.payload().data(), o.payload.payload().size());
             }
         }
-        auto [ec, n] = co_await asio::async_write(stream, buffers, use_tuple);
+        auto [ec, n] = co_await write_buffers(stream, buffers);
         if (ec) {
             ctx.end(describe(ec));
             co_return;
@@ -406,7 +411,7 @@ asio::awaitable<void> write_loop(Stream& stream, connection_link& link, connecti
 /// Ends the connection at the keep-alive (or CONNECT) deadline, or when a closing link has
 /// not flushed in time. The deadlines move; the timer is re-armed when it fires early, or when
 /// the closing hook cancels it to bring the deadline forward.
-asio::awaitable<void> watchdog(connection_context& ctx) {
+inline asio::awaitable<void> watchdog(connection_context& ctx) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     ctx.watchdog_timer = &timer;
     for (;;) {
@@ -434,7 +439,8 @@ template <class Stream>
 asio::awaitable<void> refuse(Stream& stream, protocol_version v, std::uint8_t code) {
     std::string bytes;
     packet::encode(packet::connack{false, code, {}}, v, bytes);
-    co_await asio::async_write(stream, asio::buffer(bytes), use_tuple);
+    const std::vector<asio::const_buffer> buffers{asio::buffer(bytes)};
+    co_await write_buffers(stream, buffers);
 }
 
 /// Reads and checks CONNECT. Returns nullopt when the connection must close.
@@ -471,40 +477,46 @@ asio::awaitable<std::optional<packet::connect>> read_connect(Stream& stream, inp
     co_return std::move(*c);
 }
 
-} // namespace
+} // namespace detail
 
-asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket,
-                                       std::shared_ptr<broker_state> state) {
+template <class Stream>
+asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_state> state,
+                                       connection_info info) {
+    using namespace detail;
     connection_context ctx;
     ctx.state = state;
-    error_code ignored;
-    std::string remote;
-    if (auto ep = socket.remote_endpoint(ignored); !ignored) {
-        remote = ep.address().is_v6()
-                     ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
-                     : ep.address().to_string() + ":" + std::to_string(ep.port());
-    }
+    const std::string& remote = info.remote_address;
     input_buffer in;
 
-    // Phase 1: CONNECT within connect_timeout seconds.
+    // Phase 1: CONNECT within connect_timeout seconds, or until the server stops.
     ctx.deadline = steady::now() + std::chrono::seconds(state->config.connect_timeout);
-    auto first = co_await (read_connect(socket, in, ctx) || watchdog(ctx));
+    auto first = co_await (read_connect(stream, in, ctx) || watchdog(ctx) || wait_for_stop(*state));
     if (first.index() != 0 || !std::get<0>(first)) {
-        if (state->config.logging) {
-            broker::log("INFO", "refused remote=", remote, " reason=", ctx.end_reason);
+        if (first.index() == 2) {
+            ctx.end("server stopping");
         }
-        socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-        socket.close(ignored);
+        if (state->config.logging) {
+            broker::log("INFO", "refused remote=", remote, " reason=", ctx.end_reason,
+                        info.log_suffix());
+        }
+        close_transport(stream);
         co_return;
     }
     packet::connect connect = std::move(*std::get<0>(first));
+    if (info.username_from_certificate) {
+        connect.username = info.certificate_username; // the certificate wins over CONNECT
+    }
     ctx.version = connect.version;
-    ctx.link = std::make_shared<connection_link>(socket.get_executor(), connect.version, remote);
+    ctx.link = std::make_shared<connection_link>(stream.get_executor(), connect.version, remote);
 
     broker::attach_result attached;
     co_await on_router(*state, [&](broker::router& r) {
         attached = r.attach(connect, ctx.link, steady::now(), wall::now());
     });
+    if (state->stopping) {
+        // Attached after the stop closed every link: close this one too.
+        ctx.link->close(broker::close_reason::server_stopping);
+    }
     ctx.session = attached.attached;
     const std::string client_id =
         attached.assigned_client_id.empty() ? connect.client_id : attached.assigned_client_id;
@@ -514,7 +526,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket,
             broker::log("INFO", "connected client_id=", client_id, " remote=", remote,
                         " version=", int(connect.version), " clean_session=", connect.clean_start,
                         " keep_alive=", connect.keep_alive,
-                        " session_present=", attached.session_present);
+                        " session_present=", attached.session_present, info.log_suffix());
         }
         // Phase 2: serve. A keep-alive of 0 switches the mechanism off [MQTT-3.1.2-24].
         ctx.keep_alive_window = std::chrono::milliseconds(connect.keep_alive * 1500);
@@ -530,7 +542,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket,
         if (ctx.link->closing()) {
             bring_deadline_forward();
         }
-        co_await (read_loop(socket, in, ctx) || write_loop(socket, *ctx.link, ctx) ||
+        co_await (read_loop(stream, in, ctx) || write_loop(stream, *ctx.link, ctx) ||
                   watchdog(ctx));
         ctx.link->closing_hook = nullptr;
 
@@ -561,14 +573,13 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket,
         // Refused by the router (e.g. empty client id with clean session 0): flush the
         // CONNACK it queued, then close.
         ctx.deadline = steady::now() + std::chrono::seconds(5);
-        co_await (write_loop(socket, *ctx.link, ctx) || watchdog(ctx));
+        co_await (write_loop(stream, *ctx.link, ctx) || watchdog(ctx));
         if (state->config.logging) {
             broker::log("INFO", "refused client_id=", client_id, " remote=", remote,
                         " reason=identifier rejected");
         }
     }
-    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+    close_transport(stream);
 }
 
 } // namespace coromq::net

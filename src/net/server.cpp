@@ -1,6 +1,7 @@
-// The server: listeners, the accept loops, the retry task, and the graceful stop.
+// The server: listeners and their accept loops, the REST listener, the retry task, TLS
+// reloads, and the graceful stop.
 #include "broker_state.hpp"
-#include "connection.hpp"
+#include "listener.hpp"
 
 #include "../broker/log.hpp"
 
@@ -22,6 +23,7 @@ namespace coromq::broker {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using net::broker_state;
+using net::listener_context;
 
 namespace {
 
@@ -44,7 +46,10 @@ auto log_exception(const char* what) {
     };
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<broker_state> st) {
+/// Accepts until the acceptor closes. `mqtt` listeners count toward max_connections and the
+/// stop waits for them; the REST-only listener (listener == nullptr) does neither.
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const listener_context* listener,
+                                  std::shared_ptr<broker_state> st) {
     for (;;) {
         // Each connection gets a strand of its own: its loops never run concurrently, and
         // different connections run on all threads.
@@ -60,21 +65,51 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<broke
             co_await backoff.async_wait(use_tuple);
             continue;
         }
+        socket.set_option(tcp::no_delay(true), ec);
+        auto executor = socket.get_executor();
+        if (!listener) {
+            asio::co_spawn(executor, net::serve_rest_accepted(std::move(socket), st),
+                           log_exception("http session"));
+            continue;
+        }
         const auto limit = st->config.max_connections;
         if (limit != 0 && st->live_connections.load() >= limit) {
             boost::system::error_code ignored;
             socket.close(ignored);
             continue;
         }
-        socket.set_option(tcp::no_delay(true), ec);
         ++st->live_connections;
-        auto executor = socket.get_executor();
-        asio::co_spawn(executor, net::serve_connection(std::move(socket), st),
+        asio::co_spawn(executor, net::serve_accepted(std::move(socket), *listener, st),
                        [st](const std::exception_ptr& e) {
                            log_exception("connection")(e);
                            --st->live_connections;
                        });
     }
+}
+
+std::unique_ptr<tcp::acceptor> bind_acceptor(asio::io_context& ioc, const std::string& host,
+                                             std::uint16_t port, const std::string& name) {
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(host, ec);
+    if (ec) {
+        throw std::system_error(ec, name + ": bad address '" + host + "'");
+    }
+    auto acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(ioc));
+    const tcp::endpoint endpoint(address, port);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) {
+        acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    }
+    if (!ec) {
+        acceptor->bind(endpoint, ec);
+    }
+    if (!ec) {
+        acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        throw std::system_error(ec, name);
+    }
+    return acceptor;
 }
 
 } // namespace
@@ -89,8 +124,11 @@ struct server::impl {
     broker_config config;
     asio::io_context ioc;
     std::shared_ptr<broker_state> state;
-    std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+    std::vector<std::unique_ptr<listener_context>> listeners;
+    std::vector<std::unique_ptr<tcp::acceptor>> acceptors; ///< one per listener, then REST
+    std::unique_ptr<tcp::acceptor> rest_acceptor;          ///< when REST has a port of its own
     std::vector<std::uint16_t> ports;
+    std::uint16_t rest_port = 0;
     asio::steady_timer retry_timer; ///< on the router strand
     std::atomic<bool> stop_requested{false};
 
@@ -106,21 +144,32 @@ struct server::impl {
         }
     }
 
+    void close_acceptor(tcp::acceptor* acc) {
+        asio::post(acc->get_executor(), [acc] {
+            boost::system::error_code ignored;
+            acc->close(ignored);
+        });
+    }
+
     asio::awaitable<void> shutdown() {
+        // 1. No new connections; handshakes, connections without a session yet and HTTP
+        //    sessions end at once.
         state->stopping = true;
         for (auto& a : acceptors) {
-            asio::post(a->get_executor(), [acc = a.get()] {
-                boost::system::error_code ignored;
-                acc->close(ignored);
-            });
+            close_acceptor(a.get());
         }
+        if (rest_acceptor) {
+            close_acceptor(rest_acceptor.get());
+        }
+        state->stoppers.stop_all();
+        // 2. Every attached client is asked to close (its writer gets a short flush).
         auto close_clients = [this]() -> asio::awaitable<void> {
             retry_timer.cancel();
             state->core.close_all(close_reason::server_stopping);
             co_return;
         };
         co_await asio::co_spawn(state->strand, close_clients, asio::use_awaitable);
-        // Wait until every connection has run its close handling (Gmqtt's OnClose), bounded.
+        // 3. Wait until every connection has run its close handling (Gmqtt's OnClose), bounded.
         const auto give_up = std::chrono::steady_clock::now() + stop_grace;
         asio::steady_timer poll(ioc);
         while (state->live_connections.load() != 0 && std::chrono::steady_clock::now() < give_up) {
@@ -139,35 +188,48 @@ server::server(broker_config config)
 server::~server() = default;
 
 void server::start() {
-    for (const auto& l : impl_->config.listeners) {
-        boost::system::error_code ec;
-        const auto address = asio::ip::make_address(l.host, ec);
-        if (ec) {
-            throw std::system_error(ec,
-                                    "listener " + l.to_string() + ": bad address '" + l.host + "'");
+    auto& im = *impl_;
+    const auto& http = im.config.http;
+    bool rest_shared = false;
+    for (const auto& l : im.config.listeners) {
+        auto ctx = std::make_unique<listener_context>();
+        ctx->config = l;
+        if (l.uses_tls()) {
+            try {
+                ctx->tls = std::make_unique<net::tls_context_holder>(l.tls);
+            } catch (const std::exception& e) {
+                throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                        "listener " + l.to_string() + ": " + e.what());
+            }
         }
-        auto acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(impl_->ioc));
-        const tcp::endpoint endpoint(address, l.port);
-        acceptor->open(endpoint.protocol(), ec);
-        if (!ec) {
-            acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+        // The seed's default puts the REST API and the WebSocket listener on one port.
+        if (http.enabled() && l.scheme == "ws" && l.host == http.host && l.port == http.port &&
+            l.port != 0) {
+            ctx->serves_rest = true;
+            rest_shared = true;
         }
-        if (!ec) {
-            acceptor->bind(endpoint, ec);
+        auto acceptor = bind_acceptor(im.ioc, l.host, l.port, "listener " + l.to_string());
+        im.ports.push_back(acceptor->local_endpoint().port());
+        if (ctx->serves_rest) {
+            im.rest_port = im.ports.back();
         }
-        if (!ec) {
-            acceptor->listen(asio::socket_base::max_listen_connections, ec);
-        }
-        if (ec) {
-            throw std::system_error(ec, "listener " + l.to_string());
-        }
-        impl_->ports.push_back(acceptor->local_endpoint().port());
-        impl_->acceptors.push_back(std::move(acceptor));
+        im.acceptors.push_back(std::move(acceptor));
+        im.listeners.push_back(std::move(ctx));
+    }
+    if (http.enabled() && !rest_shared) {
+        im.rest_acceptor =
+            bind_acceptor(im.ioc, http.host, http.port,
+                          "REST API http://" + http.host + ":" + std::to_string(http.port));
+        im.rest_port = im.rest_acceptor->local_endpoint().port();
     }
 }
 
 std::vector<std::uint16_t> server::bound_ports() const {
     return impl_->ports;
+}
+
+std::uint16_t server::rest_port() const noexcept {
+    return impl_->rest_port;
 }
 
 std::size_t server::connection_count() const noexcept {
@@ -179,11 +241,21 @@ void server::run() {
     for (std::size_t i = 0; i < im.acceptors.size(); ++i) {
         auto& acceptor = *im.acceptors[i];
         if (im.config.logging) {
-            log("INFO", "listening on ", im.config.listeners[i].scheme, "://",
-                acceptor.local_endpoint());
+            log("INFO", "listening on ", im.listeners[i]->config.scheme, "://",
+                acceptor.local_endpoint(), im.listeners[i]->config.path,
+                im.listeners[i]->serves_rest ? " (and the REST API)" : "");
         }
-        asio::co_spawn(acceptor.get_executor(), accept_loop(acceptor, im.state),
+        asio::co_spawn(acceptor.get_executor(),
+                       accept_loop(acceptor, im.listeners[i].get(), im.state),
                        log_exception("accept loop"));
+    }
+    if (im.rest_acceptor) {
+        if (im.config.logging) {
+            log("INFO", "REST API on http://", im.rest_acceptor->local_endpoint());
+        }
+        asio::co_spawn(im.rest_acceptor->get_executor(),
+                       accept_loop(*im.rest_acceptor, nullptr, im.state),
+                       log_exception("REST accept loop"));
     }
     asio::co_spawn(im.state->strand, im.retry_task(), log_exception("retry task"));
 
@@ -202,6 +274,24 @@ void server::stop() {
         return;
     }
     asio::co_spawn(impl_->ioc, impl_->shutdown(), log_exception("shutdown"));
+}
+
+std::size_t server::reload_tls() {
+    std::size_t failed = 0;
+    for (const auto& l : impl_->listeners) {
+        if (!l->tls) {
+            continue;
+        }
+        try {
+            l->tls->reload();
+            log("INFO", "reloaded TLS certificate for ", l->config.to_string());
+        } catch (const std::exception& e) {
+            ++failed;
+            log("ERROR", "TLS reload for ", l->config.to_string(), " failed, keeping the old ",
+                "certificate: ", e.what());
+        }
+    }
+    return failed;
 }
 
 } // namespace coromq::broker

@@ -8,16 +8,47 @@
 
 namespace coromq::broker {
 
-/// Where and how a listener accepts connections, e.g. "mqtt://0.0.0.0:1883".
+/// TLS settings of a listener (mqtts, wss).
+struct tls_config {
+    std::string certfile; ///< PEM certificate chain
+    std::string keyfile;  ///< PEM private key
+    std::string cafile;   ///< PEM CAs that client certificates must chain to
+    bool require_client_cert = false;
+    bool cn_as_username = false; ///< the client certificate's CN becomes the user name
+};
+
+/// Where and how a listener accepts connections:
+///   mqtt://HOST:PORT            MQTT over TCP
+///   mqtts://HOST:PORT           MQTT over TLS
+///   ws://HOST:PORT[/PATH]       MQTT over WebSocket (path default /mqtt)
+///   wss://HOST:PORT[/PATH]      MQTT over WebSocket over TLS
+/// TLS options may follow as a query: mqtts://0.0.0.0:8883?certfile=F&keyfile=F&cafile=F
+/// &require_client_cert=true&cn_as_username=true (otherwise the --tls_* defaults apply).
 struct listener_config {
-    std::string scheme = "mqtt"; ///< mqtt (TCP); mqtts, ws, wss come with the listeners issue
+    std::string scheme = "mqtt";
     std::string host = "0.0.0.0";
     std::uint16_t port = 1883;
     std::string path; ///< WebSocket path
+    tls_config tls;
 
-    /// "mqtt://HOST:PORT[/PATH]"; throws std::invalid_argument with a message on bad input.
+    bool uses_tls() const noexcept { return scheme == "mqtts" || scheme == "wss"; }
+    bool uses_websocket() const noexcept { return scheme == "ws" || scheme == "wss"; }
+
+    /// Parses a URL as above; throws std::invalid_argument with a message on bad input.
     static listener_config parse(const std::string& url);
     std::string to_string() const;
+};
+
+/// The REST management API (Gmqtt's http_server).
+struct http_config {
+    std::string host; ///< empty: no REST listener
+    std::uint16_t port = 8080;
+    /// HTTP basic auth users (name, password); empty means no authentication, which is only
+    /// allowed on a loopback address unless `allow_unauthenticated` is set.
+    std::vector<std::pair<std::string, std::string>> users;
+    bool allow_unauthenticated = false;
+
+    bool enabled() const noexcept { return !host.empty(); }
 };
 
 struct broker_config {
@@ -32,6 +63,9 @@ struct broker_config {
     /// One log line per connect and disconnect (Gmqtt: false).
     bool logging = false;
     std::vector<listener_config> listeners{listener_config{}};
+    /// TLS defaults for listeners that do not name their own files.
+    tls_config tls;
+    http_config http;
 
     /// Largest packet accepted, fixed header included; larger ones close the connection.
     std::uint32_t max_packet_size = 1024 * 1024;

@@ -24,6 +24,14 @@ public:
     /// The ports bound by `start`, in listener order (useful with port 0).
     std::vector<std::uint16_t> bound_ports() const;
 
+    /// The REST API's port (its own, or the ws:// listener's it shares); 0 without one.
+    std::uint16_t rest_port() const noexcept;
+
+    /// Reads every TLS listener's certificate, key and CA files again. New connections use the
+    /// new ones; existing connections keep theirs. A listener whose files fail to load keeps
+    /// its old ones (logged). Returns how many failed. Thread-safe.
+    std::size_t reload_tls();
+
     /// Serves clients on `config.threads` threads (the calling thread is one of them) until
     /// `stop` has finished. Returns normally after a graceful stop.
     void run();

@@ -1,0 +1,11 @@
+// Instantiates the connection coroutine for one transport (compiled apart, in parallel).
+#include "connection_impl.hpp"
+
+namespace coromq::net {
+
+template asio::awaitable<void> serve_connection(ws_socket, std::shared_ptr<broker_state>,
+                                                connection_info);
+template asio::awaitable<void> serve_connection(wss_socket, std::shared_ptr<broker_state>,
+                                                connection_info);
+
+} // namespace coromq::net

@@ -90,7 +90,8 @@ attach_result router::attach(const packet::connect& c, std::shared_ptr<client_li
             existing->link.reset();
             --online_count_;
             existing->offline_at = wall_now;
-            publish_will(*existing, now);
+            result.taken_over_will = std::move(existing->will);
+            existing->will.reset();
         }
         // [MQTT-3.1.2-4] resume only when asked to and when the old session was persistent.
         const bool resume = !c.clean_start && !existing->clean_session;
@@ -98,6 +99,7 @@ attach_result router::attach(const packet::connect& c, std::shared_ptr<client_li
             s = existing;
         } else {
             remove_session(existing); // [MQTT-3.1.2-6]
+            result.previous_session_ended = true;
         }
     }
     result.session_present = s != nullptr; // [MQTT-3.2.2-2] [MQTT-3.2.2-3]
@@ -130,33 +132,37 @@ attach_result router::attach(const packet::connect& c, std::shared_ptr<client_li
     return result;
 }
 
-void router::detach(const std::shared_ptr<session>& s, const client_link* link, bool with_will,
-                    steady_time now, wall_time wall_now) {
+detach_result router::detach(const std::shared_ptr<session>& s, const client_link* link,
+                             bool with_will, steady_time, wall_time wall_now) {
+    detach_result result;
     if (s->link.get() != link) {
-        return; // taken over: the new connection owns the session now
+        return result; // taken over: the new connection owns the session (and took the will)
     }
     s->link.reset();
     --online_count_;
     s->offline_at = wall_now;
     if (with_will) {
-        publish_will(*s, now);
+        result.will = std::move(s->will);
     }
     s->will.reset(); // [MQTT-3.1.2-10] discarded after DISCONNECT
     if (s->clean_session) {
         remove_session(s); // [MQTT-3.1.2-6]
+        result.session_ended = true;
     }
+    return result;
 }
 
-void router::publish_will(session& s, steady_time now) {
-    if (!s.will) {
-        return;
-    }
+void router::publish_will(const packet::will& will, const session* publisher, steady_time now) {
     auto m = std::make_shared<app_message>();
-    m->buffer = s.will->message;
-    m->qos_level = s.will->qos_level;
-    m->retain = s.will->retain;
-    m->publisher = &s;
-    s.will.reset();
+    m->buffer = will.message;
+    m->qos_level = will.qos_level;
+    m->retain = will.retain;
+    for (const auto& prop : will.props) {
+        if (prop.id != packet::property_id::will_delay_interval) {
+            m->props.push_back(prop); // the rest are PUBLISH properties too
+        }
+    }
+    m->publisher = publisher;
     publish(std::move(m), now);
 }
 
@@ -170,40 +176,54 @@ void router::remove_session(const std::shared_ptr<session>& s) {
     }
 }
 
-void router::on_publish(session& s, const client_link* link, packet::publish&& p, steady_time now) {
+void router::on_publish(session& s, const client_link* link, packet::publish&& p, steady_time now,
+                        bool deliver) {
     if (s.link.get() != link) {
         return;
     }
     ++stats_.messages_received;
-    auto m = std::make_shared<app_message>();
-    m->buffer = std::move(p.message);
-    m->qos_level = p.qos_level;
-    m->retain = p.retain;
-    m->publisher = &s;
-    if (s.version == protocol_version::v5) {
-        // The topic alias and subscription identifiers belong to one hop, not to the message.
-        for (auto& prop : p.props) {
-            if (prop.id != packet::property_id::topic_alias &&
-                prop.id != packet::property_id::subscription_identifier) {
-                m->props.push_back(std::move(prop));
+    // A refused publish is acknowledged as usual [MQTT-3.3.5-2]; 5.0 can say why.
+    const auto ack_reason = !deliver && s.version == protocol_version::v5
+                                ? packet::reason_code::not_authorized
+                                : packet::reason_code::success;
+    message_ptr m;
+    if (deliver) {
+        auto fresh = std::make_shared<app_message>();
+        fresh->buffer = std::move(p.message);
+        fresh->qos_level = p.qos_level;
+        fresh->retain = p.retain;
+        fresh->publisher = &s;
+        if (s.version == protocol_version::v5) {
+            // The topic alias and subscription identifiers belong to one hop, not to the
+            // message.
+            for (auto& prop : p.props) {
+                if (prop.id != packet::property_id::topic_alias &&
+                    prop.id != packet::property_id::subscription_identifier) {
+                    fresh->props.push_back(std::move(prop));
+                }
             }
         }
+        m = std::move(fresh);
     }
     switch (p.qos_level) {
     case qos::at_most_once:
-        publish(std::move(m), now);
+        if (m) {
+            publish(std::move(m), now);
+        }
         break;
     case qos::at_least_once:
-        publish(std::move(m), now);
-        send(*s.link, packet::puback{{p.packet_id, packet::reason_code::success, {}}});
+        if (m) {
+            publish(std::move(m), now);
+        }
+        send(*s.link, packet::puback{{p.packet_id, ack_reason, {}}});
         break;
     case qos::exactly_once:
         // [MQTT-4.3.3-2] method B: deliver on PUBLISH, remember the id until PUBREL so a
         // resent PUBLISH (DUP) is acknowledged again but not delivered twice.
-        if (s.awaiting_pubrel.insert(p.packet_id).second) {
+        if (s.awaiting_pubrel.insert(p.packet_id).second && m) {
             publish(std::move(m), now);
         }
-        send(*s.link, packet::pubrec{{p.packet_id, packet::reason_code::success, {}}});
+        send(*s.link, packet::pubrec{{p.packet_id, ack_reason, {}}});
         break;
     }
 }
@@ -455,7 +475,8 @@ void router::on_pubcomp(session& s, const client_link* link, std::uint16_t id, s
 }
 
 void router::on_subscribe(session& s, const client_link* link, packet::subscribe&& p,
-                          steady_time now, wall_time wall_now) {
+                          steady_time now, wall_time wall_now,
+                          std::vector<std::optional<packet::qos>> grants) {
     if (s.link.get() != link) {
         return;
     }
@@ -463,7 +484,19 @@ void router::on_subscribe(session& s, const client_link* link, packet::subscribe
     ack.packet_id = p.packet_id; // [MQTT-3.8.4-2]
     std::vector<bool> is_new;
     is_new.reserve(p.subscriptions.size());
-    for (const auto& sub : p.subscriptions) {
+    for (std::size_t i = 0; i < p.subscriptions.size(); ++i) {
+        auto& sub = p.subscriptions[i];
+        if (!grants.empty()) {
+            if (!grants[i]) {
+                // Refused by an on_subscribe hook [MQTT-3.9.3-2].
+                ack.codes.push_back(s.version == protocol_version::v5
+                                        ? packet::reason_code::not_authorized
+                                        : packet::reason_code::unspecified_error);
+                is_new.push_back(false);
+                continue;
+            }
+            sub.max_qos = min_qos(sub.max_qos, *grants[i]); // [MQTT-3.9.3-1] may grant less
+        }
         bool inserted = false;
         if (!add_subscription(s, sub, wall_now, inserted)) {
             ack.codes.push_back(packet::reason_code::unspecified_error);
@@ -476,8 +509,8 @@ void router::on_subscribe(session& s, const client_link* link, packet::subscribe
     send(*s.link, ack); // [MQTT-3.8.4-1] before any retained message
     for (std::size_t i = 0; i < p.subscriptions.size(); ++i) {
         const auto& sub = p.subscriptions[i];
-        if (ack.codes[i] == packet::reason_code::unspecified_error) {
-            continue;
+        if (std::uint8_t(ack.codes[i]) >= 0x80) {
+            continue; // refused
         }
         if (s.version == protocol_version::v5) {
             if (sub.retain_policy == packet::retain_handling::do_not_send ||
@@ -498,8 +531,8 @@ bool router::add_subscription(session& s, const packet::subscription& sub, wall_
         return false;
     }
     // [MQTT-3.8.4-3] a subscription to the same filter replaces the old one.
-    is_new = s.subscriptions.insert_or_assign(sub.filter, session_subscription{sub, wall_now})
-                 .second;
+    is_new =
+        s.subscriptions.insert_or_assign(sub.filter, session_subscription{sub, wall_now}).second;
     subscriptions_.insert(sub.filter, &s, sub);
     return true;
 }
@@ -521,14 +554,22 @@ void router::send_retained(session& s, const packet::subscription& sub, steady_t
     });
 }
 
-void router::on_unsubscribe(session& s, const client_link* link, packet::unsubscribe&& p) {
+void router::on_unsubscribe(session& s, const client_link* link, packet::unsubscribe&& p,
+                            std::vector<bool> kept) {
     if (s.link.get() != link) {
         return;
     }
     packet::unsuback ack;
     ack.packet_id = p.packet_id; // [MQTT-3.10.4-4]
-    for (const auto& filter : p.filters) {
-        const bool existed = remove_subscription(s, filter);
+    for (std::size_t i = 0; i < p.filters.size(); ++i) {
+        if (!kept.empty() && kept[i]) {
+            // An on_unsubscribe hook keeps it; 3.1.1 has no way to say so.
+            if (s.version == protocol_version::v5) {
+                ack.codes.push_back(packet::reason_code::not_authorized);
+            }
+            continue;
+        }
+        const bool existed = remove_subscription(s, p.filters[i]);
         if (s.version == protocol_version::v5) {
             ack.codes.push_back(existed ? packet::reason_code::success
                                         : packet::reason_code::no_subscription_existed);

@@ -26,6 +26,19 @@ struct attach_result {
     std::shared_ptr<session> attached; ///< null when refused (the CONNACK saying why is queued)
     bool session_present = false;
     std::string assigned_client_id; ///< when the client sent an empty one
+    /// The will of a connection this one took over: its connection ended without DISCONNECT,
+    /// so the caller publishes it [MQTT-3.1.2-8] (through the will hooks, with publish_will).
+    std::optional<packet::will> taken_over_will;
+    /// The session this connection replaced was discarded (taken over with a clean start).
+    bool previous_session_ended = false;
+};
+
+/// What `router::detach` leaves for the caller.
+struct detach_result {
+    /// The will to publish, when the connection ended without DISCONNECT [MQTT-3.1.2-8].
+    std::optional<packet::will> will;
+    /// The session ended with the connection (clean session) [MQTT-3.1.2-6].
+    bool session_ended = false;
 };
 
 /// Counters for logs, REST and benchmarks.
@@ -53,20 +66,33 @@ public:
     attach_result attach(const packet::connect& request, std::shared_ptr<client_link> link,
                          steady_time now, wall_time wall_now);
 
-    /// The connection of `s` ended. `publish_will` is false after DISCONNECT [MQTT-3.1.2-10].
+    /// The connection of `s` ended. `with_will` is false after DISCONNECT [MQTT-3.1.2-10].
     /// Does nothing when `link` is no longer the session's (it was taken over).
-    void detach(const std::shared_ptr<session>& s, const client_link* link, bool publish_will,
-                steady_time now, wall_time wall_now);
+    /// Wills are not published here: the caller runs them through the will hooks first.
+    detach_result detach(const std::shared_ptr<session>& s, const client_link* link, bool with_will,
+                         steady_time now, wall_time wall_now);
+
+    /// Publishes a will (after the will hooks had their say). `publisher` is the session it
+    /// came from, if it still exists (for 5.0 no-local), or null.
+    void publish_will(const packet::will& will, const session* publisher, steady_time now);
 
     /// Packets from an attached connection. Each ignores a session whose link is not `link`.
-    void on_publish(session& s, const client_link* link, packet::publish&& p, steady_time now);
+    /// `deliver` false: an on_publish hook refused it; acknowledged as usual but routed to no
+    /// one [MQTT-3.3.5-2] (5.0: the acknowledgement says 0x87 not authorized).
+    void on_publish(session& s, const client_link* link, packet::publish&& p, steady_time now,
+                    bool deliver = true);
     void on_puback(session& s, const client_link* link, std::uint16_t packet_id, steady_time now);
     void on_pubrec(session& s, const client_link* link, std::uint16_t packet_id, steady_time now);
     void on_pubrel(session& s, const client_link* link, std::uint16_t packet_id);
     void on_pubcomp(session& s, const client_link* link, std::uint16_t packet_id, steady_time now);
+    /// `grants`, when not empty, holds an on_subscribe hook's answer per filter: the highest
+    /// QoS granted, or nullopt for refused (SUBACK 0x80; 5.0: 0x87).
     void on_subscribe(session& s, const client_link* link, packet::subscribe&& p, steady_time now,
-                      wall_time wall_now);
-    void on_unsubscribe(session& s, const client_link* link, packet::unsubscribe&& p);
+                      wall_time wall_now, std::vector<std::optional<packet::qos>> grants = {});
+    /// `kept`, when not empty, marks filters an on_unsubscribe hook refused to remove
+    /// (5.0: UNSUBACK 0x87 for them).
+    void on_unsubscribe(session& s, const client_link* link, packet::unsubscribe&& p,
+                        std::vector<bool> kept = {});
 
     /// Publishes a message from inside the broker (REST, wills): retained store, then routing.
     void publish(message_ptr message, steady_time now);
@@ -143,10 +169,11 @@ public:
     /// The same over subscriptions: every session's, or only `client_id`'s when given (then
     /// nullopt when there is no such session). `budget` counts subscriptions, and sessions
     /// without any.
-    std::optional<std::size_t>
-    admin_list_subscriptions(admin_cursor& at, std::optional<std::string_view> client_id,
-                             std::size_t& skip, std::size_t take, std::size_t budget,
-                             std::vector<admin_subscription>& out) const;
+    std::optional<std::size_t> admin_list_subscriptions(admin_cursor& at,
+                                                        std::optional<std::string_view> client_id,
+                                                        std::size_t& skip, std::size_t take,
+                                                        std::size_t budget,
+                                                        std::vector<admin_subscription>& out) const;
 
     /// The session of `client_id`, or nullopt.
     std::optional<admin_session> admin_find(std::string_view client_id) const;
@@ -192,7 +219,7 @@ private:
     std::uint16_t next_packet_id(session& s);
     void send_retained(session& s, const packet::subscription& sub, steady_time now);
     void remove_session(const std::shared_ptr<session>& s);
-    void publish_will(session& s, steady_time now);
+
     /// Adds or replaces one subscription of `s` [MQTT-3.8.4-3]; false when refused (too deep).
     /// `is_new`: there was none by that filter before.
     bool add_subscription(session& s, const packet::subscription& sub, wall_time wall_now,

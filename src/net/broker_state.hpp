@@ -2,6 +2,7 @@
 #pragma once
 
 #include "../broker/router.hpp"
+#include "hook_chain.hpp"
 
 #include <coromq/broker/config.hpp>
 
@@ -82,7 +83,8 @@ struct broker_state {
         : config(cfg)
         , ioc(io)
         , strand(asio::make_strand(io))
-        , core(std::move(cfg)) {}
+        , core(cfg)
+        , hooks(std::chrono::milliseconds(cfg.hook_timeout_ms)) {}
 
     const broker::broker_config config;
     asio::io_context& ioc;
@@ -92,6 +94,8 @@ struct broker_state {
     std::atomic<std::size_t> live_connections{0};
     std::atomic<bool> stopping{false};
     stop_registry stoppers;
+    /// The plugins; filled before the server starts, read-only afterwards.
+    hook_chain hooks;
 };
 
 } // namespace coromq::net

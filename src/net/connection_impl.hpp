@@ -146,6 +146,8 @@ struct connection_context {
     std::shared_ptr<broker_state> state;
     std::shared_ptr<connection_link> link;
     std::shared_ptr<broker::session> session;
+    /// The client as the hooks see it; set once CONNECT is read.
+    std::shared_ptr<const broker::client_info> client;
     protocol_version version = protocol_version::v3_1_1;
     steady::time_point deadline = steady::time_point::max();
     /// Once the router closes the link, the writer gets this long to flush; a client that
@@ -280,9 +282,18 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
         bool posted = true;
         switch (type_of(*decoded)) {
         case packet::packet_type::publish: {
-            auto task = [&st, session, link,
-                         p = std::get<packet::publish>(std::move(*decoded))]() mutable {
-                st.core.on_publish(*session, link, std::move(p), steady::now());
+            auto& publish = std::get<packet::publish>(*decoded);
+            bool deliver = true;
+            if (st.hooks.has(broker::hook_publish)) {
+                const auto v = co_await st.hooks.publish(*ctx.client, publish);
+                if (v == broker::publish_verdict::disconnect) {
+                    ctx.end("disconnected by an on_publish hook"); // [MQTT-3.3.5-2]
+                    co_return;
+                }
+                deliver = v != broker::publish_verdict::drop;
+            }
+            auto task = [&st, session, link, deliver, p = std::move(publish)]() mutable {
+                st.core.on_publish(*session, link, std::move(p), steady::now(), deliver);
             };
             asio::post(st.strand, std::move(task));
             break;
@@ -315,19 +326,63 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
             break;
         }
         case packet::packet_type::subscribe: {
-            auto task = [&st, session, link,
-                         p = std::get<packet::subscribe>(std::move(*decoded))]() mutable {
-                st.core.on_subscribe(*session, link, std::move(p), steady::now(), wall::now());
+            auto& subscribe = std::get<packet::subscribe>(*decoded);
+            // Access control first (the reader waits: the next packet is not read before the
+            // hooks have answered, so order is kept).
+            std::vector<std::optional<packet::qos>> grants;
+            if (st.hooks.has(broker::hook_subscribe)) {
+                for (const auto& sub : subscribe.subscriptions) {
+                    const auto v = co_await st.hooks.subscribe(*ctx.client, sub);
+                    grants.push_back(v.decision == broker::verdict::deny
+                                         ? std::nullopt
+                                         : std::optional<packet::qos>(v.max_qos));
+                }
+            }
+            std::vector<packet::subscription> made;
+            if (st.hooks.has(broker::hook_subscribed)) {
+                for (std::size_t i = 0; i < subscribe.subscriptions.size(); ++i) {
+                    if (grants.empty() || grants[i]) {
+                        made.push_back(subscribe.subscriptions[i]);
+                        if (!grants.empty()) {
+                            made.back().max_qos = std::min(made.back().max_qos, *grants[i]);
+                        }
+                    }
+                }
+            }
+            auto task = [&st, session, link, grants, p = std::move(subscribe)]() mutable {
+                st.core.on_subscribe(*session, link, std::move(p), steady::now(), wall::now(),
+                                     std::move(grants));
             };
             asio::post(st.strand, std::move(task));
+            for (const auto& sub : made) {
+                co_await st.hooks.subscribed(*ctx.client, sub);
+            }
             break;
         }
         case packet::packet_type::unsubscribe: {
-            auto task = [&st, session, link,
-                         p = std::get<packet::unsubscribe>(std::move(*decoded))]() mutable {
-                st.core.on_unsubscribe(*session, link, std::move(p));
+            auto& unsubscribe = std::get<packet::unsubscribe>(*decoded);
+            std::vector<bool> kept;
+            if (st.hooks.has(broker::hook_unsubscribe)) {
+                for (const auto& filter : unsubscribe.filters) {
+                    kept.push_back(co_await st.hooks.unsubscribe(*ctx.client, filter) ==
+                                   broker::verdict::deny);
+                }
+            }
+            std::vector<std::string> removed;
+            if (st.hooks.has(broker::hook_unsubscribed)) {
+                for (std::size_t i = 0; i < unsubscribe.filters.size(); ++i) {
+                    if (kept.empty() || !kept[i]) {
+                        removed.push_back(unsubscribe.filters[i]);
+                    }
+                }
+            }
+            auto task = [&st, session, link, kept, p = std::move(unsubscribe)]() mutable {
+                st.core.on_unsubscribe(*session, link, std::move(p), std::move(kept));
             };
             asio::post(st.strand, std::move(task));
+            for (const auto& filter : removed) {
+                co_await st.hooks.unsubscribed(*ctx.client, filter);
+            }
             break;
         }
         case packet::packet_type::pingreq: {
@@ -434,6 +489,42 @@ inline asio::awaitable<void> watchdog(connection_context& ctx) {
     ctx.watchdog_timer = nullptr;
 }
 
+/// A CONNACK refusal code spelled as in 3.1.1, for `version` (5.0 has reason codes).
+inline std::uint8_t connack_code(packet::connect_return_code code, protocol_version version) {
+    if (version != protocol_version::v5) {
+        return std::uint8_t(code);
+    }
+    using rc = packet::reason_code;
+    switch (code) {
+    case packet::connect_return_code::unacceptable_protocol_version:
+        return std::uint8_t(rc::unsupported_protocol_version);
+    case packet::connect_return_code::identifier_rejected:
+        return std::uint8_t(rc::client_identifier_not_valid);
+    case packet::connect_return_code::server_unavailable:
+        return std::uint8_t(rc::server_unavailable);
+    case packet::connect_return_code::bad_user_name_or_password:
+        return std::uint8_t(rc::bad_user_name_or_password);
+    default:
+        return std::uint8_t(rc::not_authorized);
+    }
+}
+
+/// Runs a will through the will hooks, then publishes what is left of it.
+inline asio::awaitable<void> publish_will(broker_state& st, const broker::client_info& client,
+                                          packet::will will, const broker::session* publisher) {
+    std::optional<packet::will> kept(std::move(will));
+    if (st.hooks.has(broker::hook_will_publish)) {
+        kept = co_await st.hooks.will_publish(client, std::move(*kept));
+    }
+    if (!kept) {
+        co_return;
+    }
+    auto task = [&st, w = std::move(*kept), publisher] {
+        st.core.publish_will(w, publisher, steady::now());
+    };
+    asio::post(st.strand, std::move(task));
+}
+
 /// Writes a CONNACK refusing the connection (before any session exists).
 template <class Stream>
 asio::awaitable<void> refuse(Stream& stream, protocol_version v, std::uint8_t code) {
@@ -507,6 +598,29 @@ asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_sta
         connect.username = info.certificate_username; // the certificate wins over CONNECT
     }
     ctx.version = connect.version;
+    auto client = std::make_shared<broker::client_info>();
+    client->client_id = connect.client_id;
+    client->username = connect.username;
+    client->remote_address = remote;
+    client->transport = info.transport;
+    client->version = connect.version;
+    client->clean_session = connect.clean_start;
+    client->keep_alive = connect.keep_alive;
+    ctx.client = client;
+    if (state->hooks.has(broker::hook_connect)) {
+        // Authentication: the plugins may take their time (bounded by hook_timeout_ms).
+        const auto v = co_await state->hooks.connect(*client, connect.password);
+        if (v.decision == broker::verdict::deny) {
+            if (state->config.logging) {
+                broker::log("INFO", "refused client_id=", connect.client_id, " remote=", remote,
+                            " reason=denied by an on_connect hook (code ", int(v.code), ")",
+                            info.log_suffix());
+            }
+            co_await refuse(stream, connect.version, connack_code(v.code, connect.version));
+            close_transport(stream);
+            co_return;
+        }
+    }
     ctx.link = std::make_shared<connection_link>(stream.get_executor(), connect.version, remote);
 
     broker::attach_result attached;
@@ -520,6 +634,24 @@ asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_sta
     ctx.session = attached.attached;
     const std::string client_id =
         attached.assigned_client_id.empty() ? connect.client_id : attached.assigned_client_id;
+    client->client_id = client_id;
+    if (attached.taken_over_will) {
+        // The connection this one took over ended without DISCONNECT [MQTT-3.1.2-8].
+        co_await publish_will(*state, *client, std::move(*attached.taken_over_will), nullptr);
+    }
+    if (attached.previous_session_ended && state->hooks.has(broker::hook_session_terminated)) {
+        co_await state->hooks.session_terminated(client_id, broker::session_end::taken_over);
+    }
+    if (ctx.session) {
+        if (state->hooks.has(broker::hook_connected)) {
+            co_await state->hooks.connected(*client);
+        }
+        if (attached.session_present && state->hooks.has(broker::hook_session_resumed)) {
+            co_await state->hooks.session_resumed(*client);
+        } else if (!attached.session_present && state->hooks.has(broker::hook_session_created)) {
+            co_await state->hooks.session_created(*client);
+        }
+    }
 
     if (ctx.session) {
         if (state->config.logging) {
@@ -562,12 +694,22 @@ asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_sta
             !ctx.clean_disconnect && why != broker::close_reason::server_stopping;
         auto session = ctx.session;
         auto* link = ctx.link.get();
+        broker::detach_result ended;
         co_await on_router(*state, [&](broker::router& r) {
-            r.detach(session, link, with_will, steady::now(), wall::now());
+            ended = r.detach(session, link, with_will, steady::now(), wall::now());
         });
+        if (ended.will) {
+            co_await publish_will(*state, *client, std::move(*ended.will), session.get());
+        }
+        if (ended.session_ended && state->hooks.has(broker::hook_session_terminated)) {
+            co_await state->hooks.session_terminated(client_id, broker::session_end::normal);
+        }
         if (state->config.logging) {
             broker::log("INFO", "disconnected client_id=", client_id, " remote=", remote,
                         " reason=", ctx.end_reason);
+        }
+        if (state->hooks.has(broker::hook_close)) {
+            co_await state->hooks.closed(*client, ctx.end_reason);
         }
     } else {
         // Refused by the router (e.g. empty client id with clean session 0): flush the

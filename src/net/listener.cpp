@@ -164,6 +164,20 @@ asio::awaitable<void> serve_accepted(asio::ip::tcp::socket socket, const listene
     connection_info info;
     info.remote_address = remote_address(socket);
     const auto& scheme = listener.config.scheme;
+    if (st->hooks.has(broker::hook_accept)) {
+        // Every transport, before any handshake (Gmqtt's only covered TCP).
+        broker::accept_info accepted;
+        accepted.remote_address = info.remote_address;
+        accepted.transport = scheme == "mqtt" ? "tcp" : scheme == "mqtts" ? "tls" : scheme;
+        boost::system::error_code ec;
+        accepted.local_port = socket.local_endpoint(ec).port();
+        if (co_await st->hooks.accept(accepted) == broker::verdict::deny) {
+            info.transport = scheme.c_str();
+            log_refused(*st, info, "denied by an on_accept hook");
+            close_transport(socket);
+            co_return;
+        }
+    }
     if (scheme == "mqtt") {
         info.transport = "tcp";
         co_await serve_connection(std::move(socket), std::move(st), std::move(info));

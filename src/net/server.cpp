@@ -12,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
@@ -131,6 +132,7 @@ struct server::impl {
     std::uint16_t rest_port = 0;
     asio::steady_timer retry_timer; ///< on the router strand
     std::atomic<bool> stop_requested{false};
+    asio::thread_pool blocking_pool{2};
 
     asio::awaitable<void> retry_task() {
         // On the router strand: every second, resend what is overdue (delivery_retry_interval).
@@ -179,6 +181,10 @@ struct server::impl {
         if (state->live_connections.load() != 0) {
             log("WARN", state->live_connections.load(), " connections did not close in time");
         }
+        // 4. The plugins hear about it last (Gmqtt's OnStop).
+        if (state->hooks.has(hook_stop)) {
+            co_await state->hooks.stopped();
+        }
         ioc.stop();
     }
 };
@@ -186,6 +192,14 @@ struct server::impl {
 server::server(broker_config config)
     : impl_(std::make_unique<impl>(std::move(config))) {}
 server::~server() = default;
+
+void server::add_plugin(std::shared_ptr<plugin> p) {
+    impl_->state->hooks.add(std::move(p));
+}
+
+boost::asio::any_io_executor server::blocking_executor() {
+    return impl_->blocking_pool.get_executor();
+}
 
 void server::start() {
     auto& im = *impl_;

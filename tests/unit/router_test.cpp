@@ -202,6 +202,11 @@ public:
         out.link = std::make_shared<test_link>(c.version, "test:" + c.client_id);
         out.attached = router.attach(c, out.link, now, wall_now);
         out.session = out.attached.attached;
+        // The connection layer publishes the will of a connection it took over (after the
+        // will hooks); this harness does it at once.
+        if (out.attached.taken_over_will) {
+            router.publish_will(*out.attached.taken_over_will, nullptr, now);
+        }
         return out;
     }
 
@@ -252,7 +257,10 @@ public:
     }
     /// The connection ends: `with_will` false after DISCONNECT.
     void drop(client& c, bool with_will = true) {
-        router.detach(c.session, c.link.get(), with_will, now, wall_now);
+        auto ended = router.detach(c.session, c.link.get(), with_will, now, wall_now);
+        if (ended.will) {
+            router.publish_will(*ended.will, c.session.get(), now); // as the connection does
+        }
     }
 };
 

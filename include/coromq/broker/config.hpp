@@ -78,6 +78,8 @@ struct broker_config {
     /// QoS 0 messages waiting to be written to one online client before more are dropped
     /// (a subscriber that does not read cannot make the broker grow without bound).
     std::uint32_t max_outbox_messages = 10'000;
+    /// Milliseconds a hook call may take before it counts as deny (or drop).
+    std::uint32_t hook_timeout_ms = 5'000;
 };
 
 } // namespace coromq::broker

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <coromq/broker/config.hpp>
+#include <coromq/broker/hooks.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -16,6 +19,14 @@ public:
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;
+
+    /// Adds a plugin at the end of the hook chain. Call before `start`.
+    void add_plugin(std::shared_ptr<plugin> p);
+
+    /// An executor of a small thread pool for blocking work that hooks must not do on an
+    /// I/O thread: `co_await asio::post(server.blocking_executor(), asio::use_awaitable)`,
+    /// work, then `co_await asio::post(original_executor, asio::use_awaitable)`.
+    boost::asio::any_io_executor blocking_executor();
 
     /// Binds every listener. Throws std::system_error naming the listener on failure
     /// (port in use, bad address). Call once, before `run`.

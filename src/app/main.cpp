@@ -69,8 +69,9 @@ int main(int argc, char* argv[]) {
             }
             if (sig == SIGHUP) {
                 // Certificates are reloaded; existing connections keep theirs.
-                std::cerr << "coromq: SIGHUP received, reloading TLS certificates" << std::endl;
-                server.reload_tls();
+                std::cerr << "coromq: SIGHUP received, reloading TLS certificates and plugins"
+                          << std::endl;
+                server.reload();
                 continue;
             }
             std::cerr << "coromq: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")

@@ -59,6 +59,9 @@ boost::asio::awaitable<void> plugin::on_close(const client_info&, const std::str
 boost::asio::awaitable<void> plugin::on_stop() {
     co_return;
 }
+boost::asio::awaitable<void> plugin::on_reload() {
+    co_return;
+}
 
 } // namespace coromq::broker
 
@@ -257,6 +260,10 @@ asio::awaitable<void> hook_chain::closed(const client_info& client, const std::s
 asio::awaitable<void> hook_chain::stopped() {
     auto make = [&](plugin& p) { return p.on_stop(); };
     co_await notify(plugins_, hook::hook_stop, "on_stop", timeout_, make);
+}
+asio::awaitable<void> hook_chain::reload() {
+    auto make = [&](plugin& p) { return p.on_reload(); };
+    co_await notify(plugins_, hook::hook_reload, "on_reload", timeout_, make);
 }
 
 } // namespace coromq::net

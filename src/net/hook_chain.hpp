@@ -55,6 +55,7 @@ public:
     boost::asio::awaitable<void> unsubscribed(const client_info& client, const std::string& filter);
     boost::asio::awaitable<void> closed(const client_info& client, const std::string& reason);
     boost::asio::awaitable<void> stopped();
+    boost::asio::awaitable<void> reload();
 
 private:
     std::vector<std::shared_ptr<broker::plugin>> plugins_;

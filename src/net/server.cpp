@@ -290,6 +290,15 @@ void server::stop() {
     asio::co_spawn(impl_->ioc, impl_->shutdown(), log_exception("shutdown"));
 }
 
+void server::reload() {
+    reload_tls();
+    if (impl_->state->hooks.has(hook_reload)) {
+        auto st = impl_->state;
+        auto task = [st]() -> asio::awaitable<void> { co_await st->hooks.reload(); };
+        asio::co_spawn(impl_->ioc, task, log_exception("plugin reload"));
+    }
+}
+
 std::size_t server::reload_tls() {
     std::size_t failed = 0;
     for (const auto& l : impl_->listeners) {

@@ -103,6 +103,7 @@ enum hook : std::uint32_t {
     hook_will_publish = 1u << 11,
     hook_close = 1u << 12,
     hook_stop = 1u << 13,
+    hook_reload = 1u << 14,
 };
 using hook_set = std::uint32_t;
 
@@ -152,6 +153,9 @@ public:
     virtual boost::asio::awaitable<void> on_close(const client_info&, const std::string& reason);
     /// After the server stopped accepting and closed every client.
     virtual boost::asio::awaitable<void> on_stop();
+    /// When the operator asks for a reload (SIGHUP for the stock binary): re-read files.
+    /// A plugin that cannot load the new ones should keep the old ones and log why.
+    virtual boost::asio::awaitable<void> on_reload();
 };
 
 } // namespace coromq::broker

@@ -43,6 +43,10 @@ public:
     /// its old ones (logged). Returns how many failed. Thread-safe.
     std::size_t reload_tls();
 
+    /// What SIGHUP does in the stock binary: reload_tls(), then every plugin's on_reload.
+    /// Thread-safe; returns at once (the plugins reload on the server's threads).
+    void reload();
+
     /// Serves clients on `config.threads` threads (the calling thread is one of them) until
     /// `stop` has finished. Returns normally after a graceful stop.
     void run();

@@ -6,20 +6,61 @@
 
 #include <coromq/packet/types.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace coromq::broker {
 
-/// One packet ready for the wire: `header` holds all of it but a PUBLISH payload, which stays
-/// in the message's shared buffer (`payload`); the writer sends {header, payload.payload()}.
-struct outgoing {
-    std::string header;
-    packet::message_buffer payload; ///< empty for packets without an application payload
+/// One packet ready for the wire: `header()` holds all of it but a PUBLISH payload, which
+/// stays in the message's shared buffer (`payload()`); the writer sends both in one gather
+/// write. Headers up to 62 bytes (every control packet, and a PUBLISH header with a topic up
+/// to ~50 bytes) live inline, so queueing a message for a subscriber allocates nothing.
+class outgoing {
+public:
+    outgoing() = default;
+    explicit outgoing(std::string_view header, packet::message_buffer payload = {})
+        : payload_(std::move(payload)) {
+        if (header.size() <= inline_capacity) {
+            std::memcpy(inline_.data(), header.data(), header.size());
+            inline_size_ = std::uint8_t(header.size());
+        } else {
+            spill_.assign(header);
+            spilled_ = true;
+        }
+    }
+
+    std::string_view header() const noexcept {
+        return spilled_ ? std::string_view(spill_) : std::string_view(inline_.data(), inline_size_);
+    }
+    /// The application payload to send after the header (empty for control packets).
+    std::string_view payload() const noexcept {
+        return payload_.empty() ? std::string_view{} : payload_.payload();
+    }
+
+private:
+    static constexpr std::size_t inline_capacity = 62;
+    std::array<char, inline_capacity> inline_;
+    std::uint8_t inline_size_ = 0;
+    bool spilled_ = false;
+    std::string spill_;
+    packet::message_buffer payload_;
 };
+
+/// Builds an outgoing packet with `encode(std::string&)`, which appends the bytes. The string
+/// is a per-thread scratch buffer, reused, so encoding allocates nothing once warm.
+template <class Encode>
+outgoing make_outgoing(Encode&& encode, packet::message_buffer payload = {}) {
+    thread_local std::string scratch;
+    scratch.clear();
+    encode(scratch);
+    return outgoing(scratch, std::move(payload));
+}
 
 /// Why the router asks a connection to close.
 enum class close_reason : std::uint8_t {
@@ -60,11 +101,12 @@ public:
         }
     }
 
-    /// Moves every queued packet into `into` (which the caller keeps to reuse its capacity).
+    /// Moves every queued packet into `into`; the outbox keeps `into`'s former storage, so a
+    /// writer that frees its batch when idle leaves an idle link holding no buffer either.
     void take_all(std::vector<outgoing>& into) {
+        into.clear();
         std::lock_guard lock(mutex_);
         into.swap(outbox_);
-        outbox_.clear();
         size_.store(0, std::memory_order_relaxed);
     }
 

@@ -13,9 +13,7 @@ using packet::qos;
 /// Encodes a control packet for `link`'s protocol version and queues it.
 template <class Packet>
 void send(client_link& link, const Packet& p) {
-    outgoing o;
-    packet::encode(p, link.version(), o.header);
-    link.push(std::move(o));
+    link.push(make_outgoing([&](std::string& out) { packet::encode(p, link.version(), out); }));
 }
 
 qos min_qos(qos a, qos b) {
@@ -368,10 +366,8 @@ void router::send_publish(session& s, const app_message& m, qos q, bool retain,
     if (s.version == protocol_version::v5) {
         p.props = m.props;
     }
-    outgoing o;
-    packet::encode_publish_header(p, s.version, o.header);
-    o.payload = m.buffer;
-    s.link->push(std::move(o));
+    s.link->push(make_outgoing(
+        [&](std::string& out) { packet::encode_publish_header(p, s.version, out); }, m.buffer));
     ++stats_.messages_delivered;
 }
 

@@ -36,8 +36,8 @@ std::size_t router::admin_list_sessions(admin_cursor& at, bool online_only, std:
                                         std::vector<admin_session>& out) const {
     auto it = at.started ? sessions_.upper_bound(at.client_id) : sessions_.begin();
     const std::string* last = nullptr;
-    for (std::size_t visited = 0;
-         it != sessions_.end() && visited < budget && out.size() < take; ++it, ++visited) {
+    for (std::size_t visited = 0; it != sessions_.end() && visited < budget && out.size() < take;
+         ++it, ++visited) {
         last = &it->first;
         const session& s = *it->second;
         if (online_only && !s.online()) {
@@ -84,8 +84,8 @@ router::admin_list_subscriptions(admin_cursor& at, std::optional<std::string_vie
             at.filter.clear(); // before the first filter: filters are never empty
             at.started = true;
         }
-        if (s.subscriptions.empty()) {
-            ++visited; // a session without subscriptions still costs a visit
+        if (!resume && s.subscriptions.empty()) {
+            ++visited; // a session without subscriptions still costs a visit (once)
         }
         for (; sub != s.subscriptions.end() && visited < budget && out.size() < take;
              ++sub, ++visited) {
@@ -94,8 +94,8 @@ router::admin_list_subscriptions(admin_cursor& at, std::optional<std::string_vie
                 --skip;
                 continue;
             }
-            out.push_back({s.client_id, sub->first, sub->second.options.max_qos,
-                           sub->second.subscribed_at});
+            out.push_back(
+                {s.client_id, sub->first, sub->second.options.max_qos, sub->second.subscribed_at});
         }
         if (sub != s.subscriptions.end()) {
             break; // budget or page used up inside this session: resume after `at.filter`

@@ -95,9 +95,9 @@ public:
         return {storage_.data() + end_, storage_.size() - end_};
     }
     void commit(std::size_t n) noexcept { end_ += n; }
-    /// Gives memory back after a burst of large packets, so idle connections stay small.
-    void shrink_if_idle() {
-        if (begin_ == end_ && storage_.size() > 4 * initial_size) {
+    /// Gives the storage back when nothing is buffered (before waiting on an idle socket).
+    void release_if_empty() {
+        if (begin_ == end_ && !storage_.empty()) {
             std::vector<std::uint8_t>().swap(storage_);
             begin_ = end_ = 0;
         }
@@ -132,6 +132,18 @@ asio::awaitable<packet::result<frame>> read_frame(Stream& stream, input_buffer& 
             co_return frame{h, in.data().subspan(h.size, h.remaining_length)};
         }
         const std::size_t want = *header ? (*header)->packet_size() : in.data().size() + 1;
+        if constexpr (std::is_same_v<Stream, tcp::socket>) {
+            if (in.data().empty()) {
+                // An idle connection waits without a buffer: readiness first, then read.
+                // (Only plain TCP: TLS and WebSocket streams buffer data the socket no longer
+                // shows.)
+                in.release_if_empty();
+                auto [wait_ec] = co_await stream.async_wait(tcp::socket::wait_read, use_tuple);
+                if (wait_ec) {
+                    co_return wait_ec;
+                }
+            }
+        }
         auto space = in.prepare(want);
         auto [ec, n] = co_await stream.async_read_some(space, use_tuple);
         if (ec) {
@@ -220,9 +232,9 @@ asio::awaitable<void> on_router(broker_state& st, Fn fn) {
 /// and give it a bounded time to do so. 3.x has no way to say why: just close.
 inline asio::awaitable<void> close_with_reason(connection_context& ctx, packet::reason_code why) {
     if (ctx.version == protocol_version::v5) {
-        broker::outgoing o;
-        packet::encode(packet::disconnect{why, {}}, ctx.version, o.header);
-        ctx.link->push(std::move(o));
+        ctx.link->push(broker::make_outgoing([&](std::string& out) {
+            packet::encode(packet::disconnect{why, {}}, ctx.version, out);
+        }));
         ctx.link->close(broker::close_reason::protocol_error);
         asio::steady_timer linger(co_await asio::this_coro::executor, std::chrono::seconds(5));
         co_await linger.async_wait(use_tuple); // the writer ends the connection first
@@ -272,7 +284,6 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
             co_await close_with_reason(ctx, reason_for(errc(decoded.error().value())));
             co_return;
         }
-        in.shrink_if_idle();
 
         // Everything that needs the router is posted to its strand in arrival order; the
         // reader does not wait for it, except every so often (below) so that a fast
@@ -386,9 +397,9 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
             break;
         }
         case packet::packet_type::pingreq: {
-            broker::outgoing o;
-            packet::encode(packet::pingresp{}, ctx.version, o.header); // [MQTT-3.12.4-1]
-            ctx.link->push(std::move(o));
+            ctx.link->push(broker::make_outgoing([&](std::string& out) {
+                packet::encode(packet::pingresp{}, ctx.version, out); // [MQTT-3.12.4-1]
+            }));
             posted = false;
             break;
         }
@@ -442,9 +453,10 @@ asio::awaitable<void> write_loop(Stream& stream, connection_link& link, connecti
         // from the shared message buffers.
         buffers.clear();
         for (const auto& o : batch) {
-            buffers.emplace_back(o.header.data(), o.header.size());
-            if (!o.payload.empty() && !o.payload.payload().empty()) {
-                buffers.emplace_back(o.payload.payload().data(), o.payload.payload().size());
+            const auto header = o.header();
+            buffers.emplace_back(header.data(), header.size());
+            if (const auto payload = o.payload(); !payload.empty()) {
+                buffers.emplace_back(payload.data(), payload.size());
             }
         }
         auto [ec, n] = co_await write_buffers(stream, buffers);
@@ -456,7 +468,8 @@ asio::awaitable<void> write_loop(Stream& stream, connection_link& link, connecti
         if (ctx.drained) {
             ctx.drained->cancel();
         }
-        if (batch.capacity() > 256) {
+        if (link.queued() == 0) {
+            // Going idle: an idle connection holds no buffers.
             std::vector<broker::outgoing>().swap(batch);
             std::vector<asio::const_buffer>().swap(buffers);
         }

@@ -62,10 +62,8 @@ public:
         std::vector<any_packet> packets;
         for (const auto& o : out) {
             // What the connection's gather write puts on the wire: {header, payload}.
-            std::string bytes = o.header;
-            if (!o.payload.empty()) {
-                bytes.append(o.payload.payload());
-            }
+            std::string bytes(o.header());
+            bytes.append(o.payload());
             packets.push_back(decode_one(bytes, version()));
         }
         return packets;

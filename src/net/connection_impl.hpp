@@ -149,6 +149,12 @@ asio::awaitable<packet::result<frame>> read_frame(Stream& stream, input_buffer& 
         if (ec) {
             co_return ec;
         }
+        if constexpr (is_websocket<Stream>::value) {
+            if (stream.got_text()) {
+                // [MQTT-6.0.0-1] MQTT travels in binary frames; a text frame closes.
+                co_return boost::system::errc::make_error_code(boost::system::errc::protocol_error);
+            }
+        }
         in.commit(n);
     }
 }
@@ -167,6 +173,9 @@ struct connection_context {
     steady::time_point flush_deadline = steady::time_point::max();
     std::chrono::milliseconds keep_alive_window{0};
     asio::steady_timer* watchdog_timer = nullptr;
+    /// Closes the transport under a loop that cancellation cannot reach (a WebSocket read
+    /// waiting for the peer to finish a close handshake); set for WebSocket streams only.
+    std::function<void()> abort_transport;
     /// Wakes a read loop paused because the client does not read what it is sent.
     asio::steady_timer* drained = nullptr;
     bool clean_disconnect = false;
@@ -441,7 +450,11 @@ asio::awaitable<void> write_loop(Stream& stream, connection_link& link, connecti
         link.take_all(batch);
         if (batch.empty()) {
             if (link.closing()) {
-                co_return; // everything queued before close() has been written
+                // Everything queued before close() has been written.
+                if (ctx.abort_transport) {
+                    ctx.abort_transport(); // see connection_context::abort_transport
+                }
+                co_return;
             }
             auto [ec] = co_await link.signal.async_receive(use_tuple);
             if (ec) {
@@ -490,12 +503,13 @@ inline asio::awaitable<void> watchdog(connection_context& ctx) {
             break; // another loop ended first
         }
         const auto now = steady::now();
-        if (now >= ctx.flush_deadline) {
-            ctx.end("could not flush before closing");
-            break;
-        }
-        if (now >= ctx.deadline) {
-            ctx.end(ctx.session ? "keep-alive timeout" : "no CONNECT in time");
+        if (now >= ctx.flush_deadline || now >= ctx.deadline) {
+            ctx.end(now >= ctx.flush_deadline ? "could not flush before closing"
+                    : ctx.session             ? "keep-alive timeout"
+                                              : "no CONNECT in time");
+            if (ctx.abort_transport) {
+                ctx.abort_transport(); // the other loops may not hear their cancellation
+            }
             break;
         }
     }
@@ -591,6 +605,20 @@ asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_sta
     ctx.state = state;
     const std::string& remote = info.remote_address;
     input_buffer in;
+
+    if constexpr (is_websocket<Stream>::value) {
+        ctx.abort_transport = [&stream] { close_transport(stream); };
+        // A peer's close frame starts Beast's close handshake, which waits for the peer to
+        // close TCP and ignores cancellation: bound it like a flush.
+        stream.control_callback([&ctx](websocket::frame_type kind, beast::string_view) {
+            if (kind == websocket::frame_type::close) {
+                ctx.flush_deadline = std::min(ctx.flush_deadline, steady::now() + flush_grace);
+                if (ctx.watchdog_timer) {
+                    ctx.watchdog_timer->cancel();
+                }
+            }
+        });
+    }
 
     // Phase 1: CONNECT within connect_timeout seconds, or until the server stops.
     ctx.deadline = steady::now() + std::chrono::seconds(state->config.connect_timeout);

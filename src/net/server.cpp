@@ -212,8 +212,7 @@ void server::start() {
             try {
                 ctx->tls = std::make_unique<net::tls_context_holder>(l.tls);
             } catch (const std::exception& e) {
-                throw std::system_error(std::make_error_code(std::errc::invalid_argument),
-                                        "listener " + l.to_string() + ": " + e.what());
+                throw std::runtime_error("listener " + l.to_string() + ": " + e.what());
             }
         }
         // The seed's default puts the REST API and the WebSocket listener on one port.

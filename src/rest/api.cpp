@@ -59,7 +59,7 @@ asio::awaitable<void> on_router(net::broker_state& st, Fn& fn) {
 
 // --- responses --------------------------------------------------------------------------------
 
-response json_response(http::status status, const json::value& body) {
+response json_response(http::status status, json::value body) {
     response res{status, 11};
     res.set(http::field::content_type, "application/json; charset=utf-8");
     res.body() = json::serialize(body);
@@ -83,41 +83,43 @@ response bad_request(std::string_view message) {
 
 // --- JSON shapes (Gmqtt's monitor.go) ------------------------------------------------------
 
+// Members are added in Gmqtt's order (Boost.JSON objects keep insertion order).
+
 json::object client_json(const router::admin_session& s) {
-    return {
-        {"client_id", s.client_id},
-        {"username", s.username},
-        {"remote_addr", s.remote_address},
-        {"clean_session", s.clean_session},
-        {"keep_alive", s.keep_alive},
-        {"connected_at", format_time(s.connected_at)},
-    };
+    json::object o;
+    o["client_id"] = s.client_id;
+    o["username"] = s.username;
+    o["remote_addr"] = s.remote_address;
+    o["clean_session"] = s.clean_session;
+    o["keep_alive"] = s.keep_alive;
+    o["connected_at"] = format_time(s.connected_at);
+    return o;
 }
 
 json::object session_json(const router::admin_session& s) {
-    return {
-        {"client_id", s.client_id},
-        {"status", s.online ? "online" : "offline"},
-        {"remote_addr", s.remote_address},
-        {"clean_session", s.clean_session},
-        {"subscriptions", s.subscriptions},
-        {"max_inflight", s.max_inflight},
-        {"inflight_len", s.inflight},
-        {"max_msg_queue", s.max_queue},
-        {"msg_queue_len", s.queued},
-        {"msg_queue_dropped", s.dropped},
-        {"connected_at", format_time(s.connected_at)},
-        {"offline_at", format_time(s.offline_at)},
-    };
+    json::object o;
+    o["client_id"] = s.client_id;
+    o["status"] = s.online ? "online" : "offline";
+    o["remote_addr"] = s.remote_address;
+    o["clean_session"] = s.clean_session;
+    o["subscriptions"] = s.subscriptions;
+    o["max_inflight"] = s.max_inflight;
+    o["inflight_len"] = s.inflight;
+    o["max_msg_queue"] = s.max_queue;
+    o["msg_queue_len"] = s.queued;
+    o["msg_queue_dropped"] = s.dropped;
+    o["connected_at"] = format_time(s.connected_at);
+    o["offline_at"] = format_time(s.offline_at); // Go's zero time when never offline
+    return o;
 }
 
 json::object subscription_json(const router::admin_subscription& s) {
-    return {
-        {"client_id", s.client_id},
-        {"qos", int(s.max_qos)},
-        {"name", s.filter},
-        {"at", format_time(s.subscribed_at)},
-    };
+    json::object o;
+    o["client_id"] = s.client_id;
+    o["qos"] = int(s.max_qos);
+    o["name"] = s.filter;
+    o["at"] = format_time(s.subscribed_at);
+    return o;
 }
 
 // --- query strings and bodies ----------------------------------------------------------------
@@ -164,7 +166,8 @@ std::variant<page_query, std::string> parse_page(const fields& query) {
 }
 
 /// The first of `names` present in `f`.
-std::optional<std::string_view> field(const fields& f, std::initializer_list<std::string_view> names) {
+std::optional<std::string_view> field(const fields& f,
+                                      std::initializer_list<std::string_view> names) {
     for (const auto name : names) {
         if (auto it = f.find(name); it != f.end()) {
             return std::string_view(it->second);
@@ -343,15 +346,14 @@ response page_response(const page_of<Item>& p, page_query q, ToJson to_json) {
         list.push_back(to_json(item));
     }
     const std::uint64_t total_page = (p.total + q.per_page - 1) / q.per_page;
-    json::object body{
-        {"list", std::move(list)},
-        {"page", q.page},
-        {"page_size", q.per_page},
-        {"current_count", p.items.size()},
-        {"total_count", p.total},
-        {"total_page", total_page},
-    };
-    return json_response(http::status::ok, body);
+    json::object body;
+    body["list"] = std::move(list);
+    body["page"] = q.page;
+    body["page_size"] = q.per_page;
+    body["current_count"] = p.items.size();
+    body["total_count"] = p.total;
+    body["total_page"] = total_page;
+    return json_response(http::status::ok, std::move(body));
 }
 
 /// GET /clients (online only) and GET /sessions.

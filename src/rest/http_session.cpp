@@ -48,7 +48,7 @@ constexpr auto request_timeout = std::chrono::seconds(10);
 /// on the session's strand.
 struct stop_control {
     bool stopped = false;
-    bool waiting_for_client = false;       ///< in a read: cancelling loses nothing
+    bool waiting_for_client = false;     ///< in a read: cancelling loses nothing
     beast::tcp_stream* stream = nullptr; ///< null once the coroutine is ending
 
     void stop() {
@@ -147,9 +147,8 @@ std::string remote_of(const beast::tcp_stream& stream) {
     if (ec) {
         return "?";
     }
-    return ep.address().is_v6()
-               ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
-               : ep.address().to_string() + ":" + std::to_string(ep.port());
+    return ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
+                                : ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
 } // namespace

@@ -44,7 +44,7 @@ int main(int argc, char* argv[]) {
     coromq::broker::server server(inv.config);
     try {
         server.start();
-    } catch (const std::system_error& e) {
+    } catch (const std::exception& e) { // bind failures, unusable TLS files
         std::cerr << "coromq: " << e.what() << "\n";
         return 1;
     }

@@ -90,7 +90,9 @@ public:
         }
         if (end_ == storage_.size()) {
             const std::size_t grown = std::max<std::size_t>(initial_size, storage_.size() * 2);
-            storage_.resize(std::min(grown, std::max(want, storage_.size() + 1)));
+            // Doubling only when full, from initial_size: bounded by what arrived, never by a
+            // declared length, and large enough to take several packets per read.
+            storage_.resize(grown);
         }
         return {storage_.data() + end_, storage_.size() - end_};
     }

@@ -1,6 +1,9 @@
 // coromq: the stock broker binary.
 #include "options.hpp"
 
+#include "../plugins/builtin.hpp"
+#include "../plugins/loader.hpp"
+
 #include <coromq/broker/server.hpp>
 
 #include <atomic>
@@ -14,6 +17,45 @@
 #ifndef COROMQ_VERSION
 #define COROMQ_VERSION "unknown"
 #endif
+
+namespace {
+
+/// The hook chain, in order: password file, ACL file, then the --plugin shared objects. Throws
+/// (file_error, plugin_load_error) naming the key or plugin and the file.
+void add_plugins(coromq::broker::server& server, const coromq::app::invocation& inv) {
+    using namespace coromq::plugins;
+    std::string names;
+    const bool verbose = inv.config.logging;
+    if (!inv.password_file.empty() || !inv.allow_anonymous) {
+        try {
+            auto p = std::make_shared<password_file_plugin>(inv.password_file, inv.allow_anonymous,
+                                                            server.blocking_executor(), verbose);
+            names += "password_file (" + std::to_string(p->user_count()) + " users)";
+            server.add_plugin(std::move(p));
+        } catch (const file_error& e) {
+            throw file_error(std::string("key 'password_file': ") + e.what());
+        }
+    }
+    if (!inv.acl_file.empty()) {
+        try {
+            server.add_plugin(std::make_shared<acl_file_plugin>(
+                inv.acl_file, server.blocking_executor(), verbose));
+            names += names.empty() ? "acl_file" : ", acl_file";
+        } catch (const file_error& e) {
+            throw file_error(std::string("key 'acl_file': ") + e.what());
+        }
+    }
+    for (const auto& spec : inv.plugins) {
+        const coromq::broker::plugin_options options{spec.name, spec.options, &server};
+        server.add_plugin(load_shared_plugin(spec.path, options));
+        names += (names.empty() ? "" : ", ") + spec.name + " (" + spec.path + ")";
+    }
+    if (!names.empty()) {
+        std::cerr << "coromq: plugins: " << names << std::endl;
+    }
+}
+
+} // namespace
 
 int main(int argc, char* argv[]) {
     coromq::app::invocation inv;
@@ -42,6 +84,12 @@ int main(int argc, char* argv[]) {
     std::signal(SIGPIPE, SIG_IGN);
 
     coromq::broker::server server(inv.config);
+    try {
+        add_plugins(server, inv);
+    } catch (const std::exception& e) {
+        std::cerr << "coromq: " << e.what() << "\n";
+        return 2;
+    }
     try {
         server.start();
     } catch (const std::exception& e) { // bind failures, unusable TLS files

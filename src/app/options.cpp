@@ -1,9 +1,12 @@
 #include "options.hpp"
 
 #include "../broker/config_parse.hpp"
+#include "../plugins/loader.hpp"
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
+#include <array>
 #include <fstream>
 #include <sstream>
 
@@ -58,7 +61,25 @@ po::options_description broker_options() {
         ("http_server.user", po::value<std::vector<std::string>>()->composing(),
          "REST API basic-auth user NAME:PASSWORD, repeatable (alias --http-user)")
         ("http_server.allow_unauthenticated", po::value<bool>(),
-         "allow a REST API without users on a non-loopback address (default false)");
+         "allow a REST API without users on a non-loopback address (default false)")
+        ("password_file", po::value<std::string>(),
+         "Mosquitto password file (as mosquitto_passwd writes it): a client with a user name "
+         "must be listed with the right password; reloaded on SIGHUP")
+        ("allow_anonymous", po::value<bool>(),
+         "accept clients without a user name (default: true without password_file, false "
+         "with one)")
+        ("acl_file", po::value<std::string>(),
+         "Mosquitto ACL file: which topics each client may subscribe and publish to; reloaded "
+         "on SIGHUP")
+        ("plugin", po::value<std::vector<std::string>>()->composing(),
+         "load a hook plugin built as a shared object, repeatable, in chain order: "
+         "[NAME=]PATH (NAME defaults to the file name without 'lib' and '.so'); it must "
+         "export coromq_create_plugin and be built with coromq's compiler and Boost")
+        ("plugin_opt", po::value<std::vector<std::string>>()->composing(),
+         "an option passed to the plugin NAME, repeatable: NAME:KEY=VALUE")
+        ("hook_timeout_ms", po::value<std::int64_t>(),
+         "milliseconds a plugin hook may take; a hook that times out or throws counts as deny "
+         "(publish: drop) (default 5000)");
     // clang-format on
     return d;
 }
@@ -78,7 +99,40 @@ constexpr numeric_range numeric_keys[] = {
     {"threads", 0, 1'024},
     {"max_connections", 0, 100'000'000},
     {"max_outbox_messages", 0, 100'000'000},
+    {"hook_timeout_ms", 1, 3'600'000},
 };
+
+/// `--plugin [NAME=]PATH` taken apart; NAME= only counts when it holds no '/'.
+app::plugin_spec parse_plugin(const std::string& text) {
+    app::plugin_spec spec;
+    const auto eq = text.find('=');
+    if (eq != std::string::npos && text.substr(0, eq).find('/') == std::string::npos) {
+        spec.name = text.substr(0, eq);
+        spec.path = text.substr(eq + 1);
+        if (spec.name.empty()) {
+            throw std::invalid_argument("key 'plugin': empty NAME in '" + text +
+                                        "' (expected [NAME=]PATH)");
+        }
+    } else {
+        spec.path = text;
+        spec.name = plugins::default_plugin_name(text);
+    }
+    if (spec.path.empty() || spec.name.empty()) {
+        throw std::invalid_argument("key 'plugin': expected [NAME=]PATH, got '" + text + "'");
+    }
+    return spec;
+}
+
+/// `--plugin_opt NAME:KEY=VALUE` taken apart: {NAME, KEY, VALUE}.
+std::array<std::string, 3> parse_plugin_opt(const std::string& text) {
+    const auto colon = text.find(':');
+    const auto eq = text.find('=', colon == std::string::npos ? 0 : colon);
+    if (colon == std::string::npos || colon == 0 || eq == std::string::npos || eq == colon + 1) {
+        throw std::invalid_argument("key 'plugin_opt': expected NAME:KEY=VALUE, got '" + text +
+                                    "'");
+    }
+    return {text.substr(0, colon), text.substr(colon + 1, eq - colon - 1), text.substr(eq + 1)};
+}
 
 /// Throws config_error, prefixed with `where`, for a value out of its range or form.
 void check_values(const po::variables_map& vm, const std::string& where) {
@@ -109,6 +163,16 @@ void check_values(const po::variables_map& vm, const std::string& where) {
                 if (colon == std::string::npos || colon == 0) {
                     throw std::invalid_argument("key 'http_server.user': expected NAME:PASSWORD");
                 }
+            }
+        }
+        if (vm.count("plugin")) {
+            for (const auto& p : vm["plugin"].as<std::vector<std::string>>()) {
+                parse_plugin(p);
+            }
+        }
+        if (vm.count("plugin_opt")) {
+            for (const auto& o : vm["plugin_opt"].as<std::vector<std::string>>()) {
+                parse_plugin_opt(o);
             }
         }
     } catch (const std::invalid_argument& e) {
@@ -212,7 +276,7 @@ void take(const po::variables_map& vm, const char* key, std::string& into) {
 }
 
 /// Keys that accumulate values; on the command line they replace the file's values.
-constexpr const char* list_keys[] = {"listener", "http_server.user"};
+constexpr const char* list_keys[] = {"listener", "http_server.user", "plugin", "plugin_opt"};
 
 } // namespace
 
@@ -324,6 +388,43 @@ invocation parse_command_line(int argc, const char* const argv[]) {
         }
     }
     take(vm, "http_server.allow_unauthenticated", c.http.allow_unauthenticated);
+    take(vm, "hook_timeout_ms", c.hook_timeout_ms);
+
+    // Plugins. The files are read when the binary creates them (main.cpp), so that a bad one
+    // is reported with the others as a start-up error.
+    take(vm, "password_file", inv.password_file);
+    take(vm, "acl_file", inv.acl_file);
+    inv.allow_anonymous = inv.password_file.empty();
+    take(vm, "allow_anonymous", inv.allow_anonymous);
+    if (vm.count("plugin")) {
+        for (const auto& text : vm["plugin"].as<std::vector<std::string>>()) {
+            auto spec = parse_plugin(text); // checked above
+            for (const auto& other : inv.plugins) {
+                if (other.name == spec.name) {
+                    throw config_error("key 'plugin': two plugins named '" + spec.name + "' (" +
+                                       other.path + ", " + spec.path +
+                                       "); name them with NAME=PATH");
+                }
+            }
+            inv.plugins.push_back(std::move(spec));
+        }
+    }
+    if (vm.count("plugin_opt")) {
+        for (const auto& text : vm["plugin_opt"].as<std::vector<std::string>>()) {
+            auto [name, key, value] = parse_plugin_opt(text); // checked above
+            auto it = std::find_if(inv.plugins.begin(), inv.plugins.end(),
+                                   [&](const plugin_spec& p) { return p.name == name; });
+            if (it == inv.plugins.end()) {
+                std::string known;
+                for (const auto& p : inv.plugins) {
+                    known += (known.empty() ? "" : ", ") + p.name;
+                }
+                throw config_error("key 'plugin_opt': no plugin named '" + name + "' in '" + text +
+                                   "' (plugins: " + (known.empty() ? "none" : known) + ")");
+            }
+            it->options[key] = value; // a repeated key: the last wins
+        }
+    }
     if (c.http.enabled() && c.http.users.empty() && !c.http.allow_unauthenticated) {
         const bool loopback = c.http.host.starts_with("127.") || c.http.host == "::1";
         if (!loopback) {

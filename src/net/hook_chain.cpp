@@ -74,30 +74,45 @@ using broker::hook;
 using broker::plugin;
 
 /// Runs one hook of one plugin, bounded by `timeout`. nullopt when it timed out or threw
-/// (both logged): the caller applies the safe default.
+/// (both logged): the caller applies the safe default. The exception is caught inside the
+/// raced coroutine: `||` waits for one *success*, so an exception escaping it would be held
+/// until the timer fired.
 template <class Result, class Call>
 asio::awaitable<std::optional<Result>> bounded(plugin& p, const char* hook_name,
                                                std::chrono::milliseconds timeout, Call call) {
-    asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
-    try {
-        auto hook_call = call();
-        auto deadline = timer.async_wait(asio::use_awaitable);
-        auto r = co_await (std::move(hook_call) || std::move(deadline));
-        if (r.index() == 0) {
-            if constexpr (std::is_void_v<Result> || std::is_same_v<Result, std::monostate>) {
-                co_return std::optional<Result>(Result{});
+    std::optional<Result> value;
+    std::string error;
+    bool threw = false;
+    auto guarded = [&]() -> asio::awaitable<void> {
+        try {
+            if constexpr (std::is_same_v<Result, std::monostate>) {
+                co_await call();
+                value.emplace();
             } else {
-                co_return std::optional<Result>(std::get<0>(std::move(r)));
+                value.emplace(co_await call());
             }
+        } catch (const std::exception& e) {
+            threw = true;
+            error = e.what();
+        } catch (...) {
+            threw = true;
+            error = "an exception not derived from std::exception";
         }
+    };
+    asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+    auto hook_call = guarded();
+    auto deadline = timer.async_wait(asio::use_awaitable);
+    auto r = co_await (std::move(hook_call) || std::move(deadline));
+    if (r.index() != 0) {
         broker::log("WARN", "plugin ", p.name(), ": ", hook_name, " timed out after ",
                     timeout.count(), " ms");
-    } catch (const std::exception& e) {
-        broker::log("ERROR", "plugin ", p.name(), ": ", hook_name, " threw: ", e.what());
-    } catch (...) {
-        broker::log("ERROR", "plugin ", p.name(), ": ", hook_name, " threw");
+        co_return std::nullopt;
     }
-    co_return std::nullopt;
+    if (threw) {
+        broker::log("ERROR", "plugin ", p.name(), ": ", hook_name, " threw: ", error);
+        co_return std::nullopt;
+    }
+    co_return value;
 }
 
 } // namespace

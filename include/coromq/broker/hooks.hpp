@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -157,5 +158,33 @@ public:
     /// A plugin that cannot load the new ones should keep the old ones and log why.
     virtual boost::asio::awaitable<void> on_reload();
 };
+
+class server;
+
+/// What a plugin built as a shared object is created with: the stock binary's
+/// `--plugin [NAME=]PATH` and `--plugin_opt NAME:KEY=VALUE`.
+struct plugin_options {
+    /// NAME, by default the file name without "lib" and ".so" (libmy_auth.so: "my_auth").
+    std::string name;
+    /// KEY=VALUE pairs from `--plugin_opt NAME:KEY=VALUE` (a repeated KEY: the last wins).
+    std::map<std::string, std::string> options;
+    /// The server the plugin is loaded into (for `blocking_executor()`); it outlives the plugin.
+    server* host = nullptr;
+};
+
+/// The entry point every shared-object plugin exports, with C linkage:
+///
+///     extern "C" coromq::broker::plugin*
+///     coromq_create_plugin(const coromq::broker::plugin_options& options);
+///
+/// It returns a plugin allocated with `new` (the server deletes it through the virtual
+/// destructor) or throws to refuse to start (the message is shown and the binary exits 2).
+/// The ABI rule: a plugin shares C++ types, Boost.Asio's coroutine machinery and the
+/// executable's single compiled copy of Asio with the broker, so it must be built with the
+/// same compiler (and standard library), the same Boost version, the same coromq headers and
+/// the same Asio flags (-DBOOST_ASIO_SEPARATE_COMPILATION -DBOOST_ASIO_NO_DEPRECATED), and
+/// must not link Asio itself. The shared object is never unloaded.
+using create_plugin_function = plugin* (*)(const plugin_options&);
+inline constexpr const char* create_plugin_symbol = "coromq_create_plugin";
 
 } // namespace coromq::broker

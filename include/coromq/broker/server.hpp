@@ -24,12 +24,15 @@ public:
     void add_plugin(std::shared_ptr<plugin> p);
 
     /// An executor of a small thread pool for blocking work that hooks must not do on an
-    /// I/O thread: `co_await asio::post(server.blocking_executor(), asio::use_awaitable)`,
-    /// work, then `co_await asio::post(original_executor, asio::use_awaitable)`.
+    /// I/O thread: `co_await asio::co_spawn(server.blocking_executor(), work, use_awaitable)`
+    /// runs the coroutine `work` there and resumes the hook on its own executor with the
+    /// result. (`co_await asio::post(server.blocking_executor(), use_awaitable)` does not move
+    /// the hook: its completion is dispatched back to the hook's own executor.) Thread-safe.
     boost::asio::any_io_executor blocking_executor();
 
     /// Binds every listener. Throws std::system_error naming the listener on failure
-    /// (port in use, bad address). Call once, before `run`.
+    /// (port in use, bad address), std::runtime_error for unusable TLS files. Call once,
+    /// before `run`.
     void start();
 
     /// The ports bound by `start`, in listener order (useful with port 0).

@@ -39,7 +39,7 @@ void add_plugins(coromq::broker::server& server, const coromq::app::invocation& 
     if (!inv.acl_file.empty()) {
         try {
             server.add_plugin(std::make_shared<acl_file_plugin>(
-                inv.acl_file, server.blocking_executor(), verbose));
+                inv.acl_file, server.blocking_executor(), verbose, &server.services()));
             names += names.empty() ? "acl_file" : ", acl_file";
         } catch (const file_error& e) {
             throw file_error(std::string("key 'acl_file': ") + e.what());

@@ -111,7 +111,7 @@ attach_result router::attach(const packet::connect& c, std::shared_ptr<client_li
     s->link = std::move(link);
     ++online_count_;
     s->will = c.last_will;
-    s->username = c.username.value_or(std::string{});
+    s->username = c.username;
     s->remote_address = s->link->remote_address();
     s->keep_alive = c.keep_alive;
     s->connected_at = wall_now;
@@ -263,6 +263,7 @@ void router::route(const message_ptr& m, steady_time now) {
 void router::deliver(session& s, const message_ptr& m, qos q, bool retain, steady_time now) {
     if (!s.link) {
         if (q == qos::at_most_once && !config_.queue_qos0_messages) {
+            report_drop(s, m, q, retain, drop_reason::offline_qos0);
             return;
         }
         enqueue(s, {m, q, retain});
@@ -274,9 +275,10 @@ void router::deliver(session& s, const message_ptr& m, qos q, bool retain, stead
         if (config_.max_outbox_messages != 0 && s.link->queued() >= config_.max_outbox_messages) {
             ++s.dropped;
             ++stats_.messages_dropped;
+            report_drop(s, m, q, retain, drop_reason::outbox_full);
             return;
         }
-        send_publish(s, *m, q, retain, 0, false);
+        send_publish(s, m, q, retain, 0, false);
         return;
     }
     if (s.queue.empty() && s.inflight.size() < config_.max_inflight_messages) {
@@ -294,14 +296,17 @@ void router::enqueue(session& s, queued_message m) {
         ++s.dropped;
         ++stats_.messages_dropped;
         if (m.qos_level == qos::at_most_once) {
+            report_drop(s, m.message, m.qos_level, m.retain, drop_reason::queue_full);
             return;
         }
         auto q0 = std::find_if(s.queue.begin(), s.queue.end(), [](const queued_message& e) {
             return e.qos_level == qos::at_most_once;
         });
         if (q0 == s.queue.end()) {
+            report_drop(s, m.message, m.qos_level, m.retain, drop_reason::queue_full);
             return;
         }
+        report_drop(s, q0->message, q0->qos_level, q0->retain, drop_reason::queue_full);
         s.queue.erase(q0);
     }
     s.queue.push_back(std::move(m));
@@ -334,7 +339,7 @@ void router::start_inflight(session& s, queued_message m, steady_time now) {
                                                 : inflight_message::stage::awaiting_pubrec;
     e.message = std::move(m.message);
     e.sent_at = now;
-    send_publish(s, *e.message, e.qos_level, e.retain, e.packet_id, false);
+    send_publish(s, e.message, e.qos_level, e.retain, e.packet_id, false);
     s.inflight.push_back(std::move(e));
 }
 
@@ -345,7 +350,7 @@ void router::fill_inflight(session& s, steady_time now) {
     while (!s.queue.empty()) {
         auto& front = s.queue.front();
         if (front.qos_level == qos::at_most_once) {
-            send_publish(s, *front.message, front.qos_level, front.retain, 0, false);
+            send_publish(s, front.message, front.qos_level, front.retain, 0, false);
         } else if (s.inflight.size() < config_.max_inflight_messages) {
             start_inflight(s, std::move(front), now);
         } else {
@@ -355,8 +360,9 @@ void router::fill_inflight(session& s, steady_time now) {
     }
 }
 
-void router::send_publish(session& s, const app_message& m, qos q, bool retain,
+void router::send_publish(session& s, const message_ptr& message, qos q, bool retain,
                           std::uint16_t packet_id, bool dup) {
+    const app_message& m = *message;
     packet::publish p;
     p.dup = dup;
     p.qos_level = q;
@@ -369,6 +375,22 @@ void router::send_publish(session& s, const app_message& m, qos q, bool retain,
     s.link->push(make_outgoing(
         [&](std::string& out) { packet::encode_publish_header(p, s.version, out); }, m.buffer));
     ++stats_.messages_delivered;
+    if (report_delivered_ && !dup) {
+        events_({true, drop_reason::queue_full, s.client_id, message, q, retain, packet_id});
+    }
+}
+
+void router::report_drop(const session& s, const message_ptr& m, qos q, bool retain,
+                         drop_reason why) {
+    if (report_dropped_) {
+        events_({false, why, s.client_id, m, q, retain, 0});
+    }
+}
+
+void router::set_message_events(message_event_sink sink, bool delivered, bool dropped) {
+    events_ = std::move(sink);
+    report_delivered_ = delivered && events_;
+    report_dropped_ = dropped && events_;
 }
 
 void router::send_pubrel(session& s, std::uint16_t packet_id) {
@@ -381,7 +403,7 @@ void router::resend_inflight(session& s, steady_time now) {
         if (e.state == inflight_message::stage::awaiting_pubcomp) {
             send_pubrel(s, e.packet_id);
         } else {
-            send_publish(s, *e.message, e.qos_level, e.retain, e.packet_id, true); // [MQTT-3.3.1-1]
+            send_publish(s, e.message, e.qos_level, e.retain, e.packet_id, true); // [MQTT-3.3.1-1]
         }
     }
 }
@@ -403,7 +425,7 @@ void router::retry_overdue(steady_time now) {
             if (e.state == inflight_message::stage::awaiting_pubcomp) {
                 send_pubrel(*s, e.packet_id);
             } else {
-                send_publish(*s, *e.message, e.qos_level, e.retain, e.packet_id, true);
+                send_publish(*s, e.message, e.qos_level, e.retain, e.packet_id, true);
             }
         }
     }

@@ -9,6 +9,7 @@
 #include "topic_tree.hpp"
 
 #include <coromq/broker/config.hpp>
+#include <coromq/broker/info.hpp>
 #include <coromq/packet/types.hpp>
 
 #include <functional>
@@ -48,11 +49,24 @@ struct router_stats {
     std::uint64_t messages_dropped = 0;
 };
 
+/// A PUBLISH sent to a subscriber for the first time, or a message a subscriber missed: what
+/// the on_delivered and on_msg_dropped hooks hear about.
+struct message_event {
+    bool delivered = true; ///< false: dropped, for `why`
+    drop_reason why = drop_reason::queue_full;
+    std::string client_id; ///< the subscriber's
+    message_ptr message;
+    packet::qos qos_level = packet::qos::at_most_once; ///< as sent (or as it would have been)
+    bool retain = false;
+    std::uint16_t packet_id = 0; ///< as sent; 0 for QoS 0 and for drops
+};
+using message_event_sink = std::function<void(message_event&&)>;
+
 /// Not thread-safe: every call happens on the router's strand.
 class router {
 public:
     /// Topic filters with more levels are refused with SUBACK 0x80.
-    static constexpr std::size_t max_filter_levels = 128;
+    static constexpr std::size_t max_filter_levels = broker::max_filter_levels;
 
     explicit router(broker_config config);
     ~router();
@@ -100,6 +114,11 @@ public:
     /// Resends every in-flight message unacknowledged for `delivery_retry_interval`.
     void retry_overdue(steady_time now);
 
+    /// From now on, calls `sink` (synchronously, on the router strand) for every PUBLISH sent to a
+    /// subscriber for the first time when `delivered` (resends are not reported), and for every
+    /// message a subscriber misses when `dropped`. Without this, recording costs one branch.
+    void set_message_events(message_event_sink sink, bool delivered, bool dropped);
+
     /// Asks every connection to close (graceful stop).
     void close_all(close_reason why);
 
@@ -122,32 +141,6 @@ public:
     // of sessions with many short strand tasks instead of one long one. Implemented in
     // router_admin.cpp.
 
-    /// A session as the management API shows it (Gmqtt's ClientInfo and SessionInfo).
-    struct admin_session {
-        std::string client_id;
-        bool online = false;
-        std::string username;
-        std::string remote_address; ///< of the current (or last) connection
-        bool clean_session = true;
-        std::uint16_t keep_alive = 0;
-        std::size_t subscriptions = 0;
-        std::size_t max_inflight = 0;
-        std::size_t inflight = 0;
-        std::size_t max_queue = 0; ///< 0: no limit
-        std::size_t queued = 0;
-        std::uint64_t dropped = 0;
-        wall_time connected_at{};
-        wall_time offline_at{}; ///< the epoch when it never went offline
-    };
-
-    /// One subscription of one session.
-    struct admin_subscription {
-        std::string client_id;
-        std::string filter;
-        packet::qos max_qos = packet::qos::at_most_once;
-        wall_time subscribed_at{};
-    };
-
     /// Where a listing stopped, in client id order (then filter order for subscriptions).
     /// A listing resumes strictly after it, so entries come in increasing order without
     /// duplicates even when sessions come and go between calls.
@@ -164,7 +157,7 @@ public:
     /// Returns how many entries the whole listing has now (`online_count()` or all sessions).
     std::size_t admin_list_sessions(admin_cursor& at, bool online_only, std::size_t& skip,
                                     std::size_t take, std::size_t budget,
-                                    std::vector<admin_session>& out) const;
+                                    std::vector<session_info>& out) const;
 
     /// The same over subscriptions: every session's, or only `client_id`'s when given (then
     /// nullopt when there is no such session). `budget` counts subscriptions, and sessions
@@ -173,10 +166,10 @@ public:
                                                         std::optional<std::string_view> client_id,
                                                         std::size_t& skip, std::size_t take,
                                                         std::size_t budget,
-                                                        std::vector<admin_subscription>& out) const;
+                                                        std::vector<subscription_info>& out) const;
 
     /// The session of `client_id`, or nullopt.
-    std::optional<admin_session> admin_find(std::string_view client_id) const;
+    std::optional<session_info> admin_find(std::string_view client_id) const;
 
     /// Sessions with a connection attached.
     std::size_t online_count() const noexcept { return online_count_; }
@@ -212,8 +205,10 @@ private:
     void enqueue(session& s, queued_message m);
     void start_inflight(session& s, queued_message m, steady_time now);
     void fill_inflight(session& s, steady_time now);
-    void send_publish(session& s, const app_message& m, packet::qos qos_level, bool retain,
+    void send_publish(session& s, const message_ptr& m, packet::qos qos_level, bool retain,
                       std::uint16_t packet_id, bool dup);
+    void report_drop(const session& s, const message_ptr& m, packet::qos qos_level, bool retain,
+                     drop_reason why);
     void send_pubrel(session& s, std::uint16_t packet_id);
     void resend_inflight(session& s, steady_time now);
     std::uint16_t next_packet_id(session& s);
@@ -237,6 +232,9 @@ private:
     std::vector<std::pair<session*, const packet::subscription*>> matches_;
     /// Sessions with a link (for the management API's client count).
     std::size_t online_count_ = 0;
+    message_event_sink events_;
+    bool report_delivered_ = false;
+    bool report_dropped_ = false;
 };
 
 } // namespace coromq::broker

@@ -10,8 +10,8 @@
 namespace coromq::broker {
 namespace {
 
-router::admin_session snapshot(const session& s, const broker_config& config) {
-    router::admin_session v;
+session_info snapshot(const session& s, const broker_config& config) {
+    session_info v;
     v.client_id = s.client_id;
     v.online = s.online();
     v.username = s.username;
@@ -33,7 +33,7 @@ router::admin_session snapshot(const session& s, const broker_config& config) {
 
 std::size_t router::admin_list_sessions(admin_cursor& at, bool online_only, std::size_t& skip,
                                         std::size_t take, std::size_t budget,
-                                        std::vector<admin_session>& out) const {
+                                        std::vector<session_info>& out) const {
     auto it = at.started ? sessions_.upper_bound(at.client_id) : sessions_.begin();
     const std::string* last = nullptr;
     for (std::size_t visited = 0; it != sessions_.end() && visited < budget && out.size() < take;
@@ -60,7 +60,7 @@ std::size_t router::admin_list_sessions(admin_cursor& at, bool online_only, std:
 std::optional<std::size_t>
 router::admin_list_subscriptions(admin_cursor& at, std::optional<std::string_view> client_id,
                                  std::size_t& skip, std::size_t take, std::size_t budget,
-                                 std::vector<admin_subscription>& out) const {
+                                 std::vector<subscription_info>& out) const {
     auto it = sessions_.end();
     auto end = sessions_.end();
     std::size_t total = subscriptions_.size();
@@ -105,7 +105,7 @@ router::admin_list_subscriptions(admin_cursor& at, std::optional<std::string_vie
     return total;
 }
 
-std::optional<router::admin_session> router::admin_find(std::string_view client_id) const {
+std::optional<session_info> router::admin_find(std::string_view client_id) const {
     auto it = sessions_.find(client_id);
     if (it == sessions_.end()) {
         return std::nullopt;

@@ -64,7 +64,7 @@ struct session {
 
     std::shared_ptr<client_link> link; ///< null while offline
     std::optional<packet::will> will;  ///< of the current connection
-    std::string username;
+    std::optional<std::string> username;
     std::string remote_address;
     std::uint16_t keep_alive = 0;
     wall_time connected_at{};

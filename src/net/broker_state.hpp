@@ -3,11 +3,15 @@
 
 #include "../broker/router.hpp"
 #include "hook_chain.hpp"
+#include "message_notifier.hpp"
 
 #include <coromq/broker/config.hpp>
+#include <coromq/broker/services.hpp>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -84,7 +88,9 @@ struct broker_state {
         , ioc(io)
         , strand(asio::make_strand(io))
         , core(cfg)
-        , hooks(std::chrono::milliseconds(cfg.hook_timeout_ms)) {}
+        , hooks(std::chrono::milliseconds(cfg.hook_timeout_ms))
+        , notifier(io, hooks)
+        , api(*this) {}
 
     const broker::broker_config config;
     asio::io_context& ioc;
@@ -96,6 +102,21 @@ struct broker_state {
     stop_registry stoppers;
     /// The plugins; filled before the server starts, read-only afterwards.
     hook_chain hooks;
+    /// Feeds on_delivered / on_msg_dropped, when some plugin has them.
+    message_notifier notifier;
+    /// The public services (server::services()), which the REST API uses too.
+    broker::services api;
 };
+
+/// Runs `fn(router&)` on the router strand and waits for it; the caller resumes on its own
+/// executor. `fn` runs while the caller's frame is suspended, so it may capture by reference.
+template <class Fn>
+asio::awaitable<void> on_router(broker_state& st, Fn fn) {
+    auto task = [&st, &fn]() -> asio::awaitable<void> {
+        fn(st.core);
+        co_return;
+    };
+    co_await asio::co_spawn(st.strand, task, asio::use_awaitable);
+}
 
 } // namespace coromq::net

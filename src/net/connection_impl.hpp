@@ -229,16 +229,6 @@ inline std::string describe(const error_code& ec) {
     return "network error: " + ec.message();
 }
 
-/// Runs `fn(router&)` on the router strand and waits for it.
-template <class Fn>
-asio::awaitable<void> on_router(broker_state& st, Fn fn) {
-    auto task = [&st, &fn]() -> asio::awaitable<void> {
-        fn(st.core);
-        co_return;
-    };
-    co_await asio::co_spawn(st.strand, task, asio::use_awaitable);
-}
-
 /// After a protocol error on a 5.0 connection: tell the client why, let the writer flush,
 /// and give it a bounded time to do so. 3.x has no way to say why: just close.
 inline asio::awaitable<void> close_with_reason(connection_context& ctx, packet::reason_code why) {
@@ -644,6 +634,8 @@ asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_sta
     auto client = std::make_shared<broker::client_info>();
     client->client_id = connect.client_id;
     client->username = connect.username;
+    client->username_from_certificate =
+        info.username_from_certificate && info.certificate_username.has_value();
     client->remote_address = remote;
     client->transport = info.transport;
     client->version = connect.version;

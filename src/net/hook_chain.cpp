@@ -53,6 +53,13 @@ boost::asio::awaitable<std::optional<packet::will>> plugin::on_will_publish(cons
                                                                             packet::will will) {
     co_return std::move(will);
 }
+boost::asio::awaitable<void> plugin::on_delivered(const std::string&, const packet::publish&) {
+    co_return;
+}
+boost::asio::awaitable<void> plugin::on_msg_dropped(const std::string&, const packet::publish&,
+                                                    drop_reason) {
+    co_return;
+}
 boost::asio::awaitable<void> plugin::on_close(const client_info&, const std::string&) {
     co_return;
 }
@@ -272,6 +279,19 @@ asio::awaitable<void> hook_chain::closed(const client_info& client, const std::s
     auto make = [&](plugin& p) { return p.on_close(client, reason); };
     co_await notify(plugins_, hook::hook_close, "on_close", timeout_, make);
 }
+asio::awaitable<void> hook_chain::delivered(const std::string& client_id,
+                                            const packet::publish& message) {
+    auto make = [&](plugin& p) { return p.on_delivered(client_id, message); };
+    co_await notify(plugins_, hook::hook_delivered, "on_delivered", timeout_, make);
+}
+
+asio::awaitable<void> hook_chain::msg_dropped(const std::string& client_id,
+                                              const packet::publish& message,
+                                              broker::drop_reason why) {
+    auto make = [&](plugin& p) { return p.on_msg_dropped(client_id, message, why); };
+    co_await notify(plugins_, hook::hook_msg_dropped, "on_msg_dropped", timeout_, make);
+}
+
 asio::awaitable<void> hook_chain::stopped() {
     auto make = [&](plugin& p) { return p.on_stop(); };
     co_await notify(plugins_, hook::hook_stop, "on_stop", timeout_, make);

@@ -53,6 +53,11 @@ public:
     boost::asio::awaitable<void> subscribed(const client_info& client,
                                             const packet::subscription& sub);
     boost::asio::awaitable<void> unsubscribed(const client_info& client, const std::string& filter);
+    boost::asio::awaitable<void> delivered(const std::string& client_id,
+                                           const packet::publish& message);
+    boost::asio::awaitable<void> msg_dropped(const std::string& client_id,
+                                             const packet::publish& message,
+                                             broker::drop_reason why);
     boost::asio::awaitable<void> closed(const client_info& client, const std::string& reason);
     boost::asio::awaitable<void> stopped();
     boost::asio::awaitable<void> reload();

@@ -174,7 +174,9 @@ struct server::impl {
         // 3. Wait until every connection has run its close handling (Gmqtt's OnClose), bounded.
         const auto give_up = std::chrono::steady_clock::now() + stop_grace;
         asio::steady_timer poll(ioc);
-        while (state->live_connections.load() != 0 && std::chrono::steady_clock::now() < give_up) {
+        // Then until the on_delivered / on_msg_dropped notifications have been heard.
+        while ((state->live_connections.load() != 0 || !state->notifier.idle()) &&
+               std::chrono::steady_clock::now() < give_up) {
             poll.expires_after(std::chrono::milliseconds(10));
             co_await poll.async_wait(use_tuple);
         }
@@ -201,8 +203,25 @@ boost::asio::any_io_executor server::blocking_executor() {
     return impl_->blocking_pool.get_executor();
 }
 
+services& server::services() noexcept {
+    return impl_->state->api;
+}
+
+boost::asio::any_io_executor server::executor() {
+    return impl_->ioc.get_executor();
+}
+
 void server::start() {
     auto& im = *impl_;
+    // The plugins are all added now. The router reports deliveries and drops only when some
+    // plugin listens: otherwise the hot path pays one branch.
+    const bool delivered = im.state->hooks.has(hook_delivered);
+    const bool dropped = im.state->hooks.has(hook_msg_dropped);
+    if (delivered || dropped) {
+        auto* notifier = &im.state->notifier;
+        im.state->core.set_message_events(
+            [notifier](message_event&& e) { notifier->push(std::move(e)); }, delivered, dropped);
+    }
     const auto& http = im.config.http;
     bool rest_shared = false;
     for (const auto& l : im.config.listeners) {

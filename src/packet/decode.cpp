@@ -57,6 +57,15 @@ bool well_formed_utf8(std::string_view s, bool& has_null) noexcept {
     return true;
 }
 
+} // namespace
+
+bool valid_utf8_string(std::string_view s) noexcept {
+    bool has_null = false;
+    return s.size() <= 65535 && well_formed_utf8(s, has_null) && !has_null;
+}
+
+namespace {
+
 /// Reads the fields of a packet body in order; every read checks the bounds.
 class reader {
 public:

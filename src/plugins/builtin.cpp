@@ -65,6 +65,11 @@ password_file_plugin::on_connect(const broker::client_info& client,
         }
         co_return connect_verdict::deny(connect_return_code::not_authorized);
     }
+    if (client.username_from_certificate) {
+        // The verified client certificate authenticated the client, and its CN is the user
+        // name: no password to check (Mosquitto's use_identity_as_username).
+        co_return connect_verdict::pass();
+    }
     auto db = current(); // this connection keeps the file it started with across a reload
     if (!db) {
         co_return connect_verdict::pass(); // no password file: any user name will do
@@ -110,10 +115,12 @@ asio::awaitable<void> password_file_plugin::on_reload() {
 
 // --- acl_file_plugin --------------------------------------------------------------------------
 
-acl_file_plugin::acl_file_plugin(std::string path, asio::any_io_executor blocking, bool verbose)
+acl_file_plugin::acl_file_plugin(std::string path, asio::any_io_executor blocking, bool verbose,
+                                 broker::services* services)
     : path_(std::move(path))
     , verbose_(verbose)
     , blocking_(std::move(blocking))
+    , services_(services)
     , db_(std::make_shared<const acl_db>(acl_db::load(path_))) {}
 
 broker::hook_set acl_file_plugin::hooks() const {
@@ -172,14 +179,71 @@ asio::awaitable<void> acl_file_plugin::on_reload() {
         }
     };
     auto fresh = co_await run_on(blocking_, std::move(load));
-    if (fresh) {
-        const auto rules = fresh->rule_count();
-        {
-            std::lock_guard lock(mutex_);
-            db_ = std::move(fresh);
-        }
-        broker::log("INFO", "acl_file: reloaded ", path_, " (", rules, " rules)");
+    if (!fresh) {
+        co_return;
     }
+    const auto rules = fresh->rule_count();
+    {
+        std::lock_guard lock(mutex_);
+        db_ = fresh;
+    }
+    broker::log("INFO", "acl_file: reloaded ", path_, " (", rules, " rules)");
+    if (services_) {
+        // Subscriptions are checked when they are made; rules that take access away apply to
+        // the existing ones too, as they would with Mosquitto (which checks every delivery).
+        const auto revoked = co_await revoke_forbidden(std::move(fresh));
+        if (revoked != 0) {
+            broker::log("INFO", "acl_file: removed ", revoked,
+                        " subscriptions the new rules forbid");
+        }
+    }
+}
+
+asio::awaitable<std::size_t> acl_file_plugin::revoke_forbidden(std::shared_ptr<const acl_db> db) {
+    constexpr std::size_t page_size = 1000;
+    // The user names, then every subscription, a page at a time (the router is never held for
+    // long). A session or subscription made meanwhile was checked against the new rules.
+    std::map<std::string, std::optional<std::string>, std::less<>> usernames;
+    for (std::size_t offset = 0;; offset += page_size) {
+        const auto sessions = co_await services_->list_sessions(false, offset, page_size);
+        for (const auto& s : sessions.items) {
+            usernames.emplace(s.client_id, s.username);
+        }
+        if (sessions.items.size() < page_size) {
+            break;
+        }
+    }
+    std::vector<broker::subscription_info> forbidden;
+    for (std::size_t offset = 0;; offset += page_size) {
+        const auto subs = co_await services_->list_subscriptions(std::nullopt, offset, page_size);
+        for (const auto& sub : subs->items) {
+            auto user = usernames.find(sub.client_id);
+            if (user == usernames.end()) {
+                // A session that came after its page was listed: look it up.
+                auto lookup = services_->find_session(sub.client_id);
+                const auto session = co_await std::move(lookup);
+                if (!session) {
+                    continue; // gone again
+                }
+                user = usernames.emplace(sub.client_id, session->username).first;
+            }
+            if (!db->may_subscribe(user->second, sub.client_id, sub.filter)) {
+                forbidden.push_back(sub);
+            }
+        }
+        if (subs->items.size() < page_size) {
+            break;
+        }
+    }
+    for (const auto& sub : forbidden) {
+        if (verbose_) {
+            broker::log("INFO", "acl_file: removed subscription client_id=", sub.client_id,
+                        " filter=", sub.filter);
+        }
+        auto removal = services_->unsubscribe(sub.client_id, sub.filter);
+        co_await std::move(removal);
+    }
+    co_return forbidden.size();
 }
 
 } // namespace coromq::plugins

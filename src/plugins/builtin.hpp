@@ -10,6 +10,7 @@
 #include "password_file.hpp"
 
 #include <coromq/broker/hooks.hpp>
+#include <coromq/broker/services.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -65,8 +66,10 @@ private:
 /// Thread-safe like password_file_plugin.
 class acl_file_plugin final : public broker::plugin {
 public:
-    /// Loads the file; throws file_error (naming FILE:LINE) when it cannot be used.
-    acl_file_plugin(std::string path, boost::asio::any_io_executor blocking, bool verbose = false);
+    /// Loads the file; throws file_error (naming FILE:LINE) when it cannot be used. With
+    /// `services`, a reload also removes the existing subscriptions the new rules forbid.
+    acl_file_plugin(std::string path, boost::asio::any_io_executor blocking, bool verbose = false,
+                    broker::services* services = nullptr);
 
     std::string name() const override { return "acl_file"; }
     broker::hook_set hooks() const override;
@@ -80,10 +83,13 @@ public:
 
 private:
     std::shared_ptr<const acl_db> current() const;
+    /// Removes every subscription `db` forbids; returns how many.
+    boost::asio::awaitable<std::size_t> revoke_forbidden(std::shared_ptr<const acl_db> db);
 
     const std::string path_;
     const bool verbose_;
     boost::asio::any_io_executor blocking_;
+    broker::services* services_;
     mutable std::mutex mutex_; ///< guards db_ only
     std::shared_ptr<const acl_db> db_;
 };

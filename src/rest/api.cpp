@@ -1,28 +1,23 @@
-// Gmqtt's REST endpoints over the router.
+// Gmqtt's REST endpoints.
 //
-// Everything that reads or changes broker state runs as a short task on the router strand
-// (`on_router`); JSON is built afterwards, off the strand, from the snapshots the task copied
-// out. Listings page through the router with one task per bounded step (`collect_page`), so a
-// listing of many thousands of sessions never holds the strand for long.
+// A client of the public services API (include/coromq/broker/services.hpp), like any program
+// embedding the broker: this file parses requests, calls the services and turns what they
+// return into Gmqtt's JSON shapes. It never touches the router.
 #include "api.hpp"
 
 #include "http_util.hpp"
 #include "openapi.hpp"
 
+#include <coromq/broker/services.hpp>
+#include <coromq/packet/codec.hpp>
 #include <coromq/topic/topic.hpp>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
@@ -33,29 +28,13 @@ namespace coromq::rest {
 namespace {
 
 namespace json = boost::json;
-using broker::router;
-using steady = std::chrono::steady_clock;
-using wall = std::chrono::system_clock;
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using broker::service_status;
+using broker::services;
+using broker::session_info;
+using broker::subscription_info;
 
 /// Entries a page may hold at most (`per-page`); more is a 400, so one response stays small.
 constexpr std::uint64_t max_per_page = 1000;
-/// Entries one listing step visits at least (or a whole page, when larger).
-constexpr std::size_t min_step_budget = 1024;
-/// How long DELETE /client/:id waits for the connection to detach before answering anyway.
-constexpr auto kick_wait = std::chrono::seconds(3);
-
-/// Runs `fn(router&)` on the router strand and waits for it. `fn` lives in the caller's
-/// frame, which is suspended meanwhile.
-template <class Fn>
-asio::awaitable<void> on_router(net::broker_state& st, Fn& fn) {
-    auto task = [&st, &fn]() -> asio::awaitable<void> {
-        fn(st.core);
-        co_return;
-    };
-    co_await asio::co_spawn(st.strand, task, asio::use_awaitable);
-}
 
 // --- responses --------------------------------------------------------------------------------
 
@@ -85,10 +64,10 @@ response bad_request(std::string_view message) {
 
 // Members are added in Gmqtt's order (Boost.JSON objects keep insertion order).
 
-json::object client_json(const router::admin_session& s) {
+json::object client_json(const session_info& s) {
     json::object o;
     o["client_id"] = s.client_id;
-    o["username"] = s.username;
+    o["username"] = s.username.value_or(""); // Gmqtt: "" for none
     o["remote_addr"] = s.remote_address;
     o["clean_session"] = s.clean_session;
     o["keep_alive"] = s.keep_alive;
@@ -96,7 +75,7 @@ json::object client_json(const router::admin_session& s) {
     return o;
 }
 
-json::object session_json(const router::admin_session& s) {
+json::object session_json(const session_info& s) {
     json::object o;
     o["client_id"] = s.client_id;
     o["status"] = s.online ? "online" : "offline";
@@ -113,7 +92,7 @@ json::object session_json(const router::admin_session& s) {
     return o;
 }
 
-json::object subscription_json(const router::admin_subscription& s) {
+json::object subscription_json(const subscription_info& s) {
     json::object o;
     o["client_id"] = s.client_id;
     o["qos"] = int(s.max_qos);
@@ -235,7 +214,7 @@ std::optional<std::string> check_topic_name(std::string_view t) {
     if (t.empty()) {
         return "topic is required"; // [MQTT-4.7.3-1]
     }
-    if (t.size() > 65535 || !valid_mqtt_utf8(t)) {
+    if (!packet::valid_utf8_string(t)) {
         return "invalid topic name: not a UTF-8 string of at most 65535 bytes without U+0000";
     }
     if (!topic::valid_name(t)) {
@@ -249,14 +228,14 @@ std::optional<std::string> check_topic_filter(std::string_view t) {
     if (t.empty()) {
         return "topic is required";
     }
-    if (t.size() > 65535 || !valid_mqtt_utf8(t)) {
+    if (!packet::valid_utf8_string(t)) {
         return "invalid topic filter: not a UTF-8 string of at most 65535 bytes without U+0000";
     }
     if (!topic::valid_filter(t)) {
         return "invalid topic filter: '#' must be the last level and '+' a whole level";
     }
-    if (std::size_t(std::count(t.begin(), t.end(), '/')) + 1 > router::max_filter_levels) {
-        return "invalid topic filter: more than " + std::to_string(router::max_filter_levels) +
+    if (std::size_t(std::count(t.begin(), t.end(), '/')) + 1 > broker::max_filter_levels) {
+        return "invalid topic filter: more than " + std::to_string(broker::max_filter_levels) +
                " levels";
     }
     return std::nullopt;
@@ -301,45 +280,8 @@ bool authorized(const request& req, const broker::http_config& config) {
 
 // --- endpoints --------------------------------------------------------------------------------
 
-template <class Item>
-struct page_of {
-    std::vector<Item> items;
-    std::size_t total = 0;
-};
-
-/// Collects page `q` of a listing, one bounded `step` per router task:
-/// `step(router&, cursor&, skip&, take, budget, items) -> optional<total>` (nullopt: the
-/// listing's owner does not exist). The skipped entries before the page are walked in
-/// steps too; a page short enough (all of them with the default budget) is copied in one.
-template <class Item, class Step>
-asio::awaitable<std::optional<page_of<Item>>> collect_page(net::broker_state& st, page_query q,
-                                                           Step step) {
-    page_of<Item> result;
-    router::admin_cursor cursor;
-    const std::size_t take = std::size_t(q.per_page);
-    const std::uint64_t offset = (q.page - 1) * q.per_page; // < 2^32 * 1000: no overflow
-    std::size_t skip = std::size_t(offset);
-    const std::size_t budget = std::max(min_step_budget, take);
-    bool found = true;
-    for (bool first = true;; first = false) {
-        auto run = [&](router& r) {
-            const auto total = step(r, cursor, skip, take, budget, result.items);
-            found = total.has_value();
-            result.total = total.value_or(0);
-        };
-        co_await on_router(st, run);
-        if (!found) {
-            co_return std::nullopt;
-        }
-        if (cursor.done || result.items.size() >= take || (first && offset >= result.total)) {
-            break;
-        }
-    }
-    co_return result;
-}
-
 template <class Item, class ToJson>
-response page_response(const page_of<Item>& p, page_query q, ToJson to_json) {
+response page_response(const broker::page<Item>& p, page_query q, ToJson to_json) {
     json::array list;
     list.reserve(p.items.size());
     for (const auto& item : p.items) {
@@ -357,41 +299,28 @@ response page_response(const page_of<Item>& p, page_query q, ToJson to_json) {
 }
 
 /// GET /clients (online only) and GET /sessions.
-asio::awaitable<response> list_sessions(net::broker_state& st, const fields& query,
-                                        bool online_only) {
+asio::awaitable<response> list_sessions(services& api, const fields& query, bool online_only) {
     auto pq = parse_page(query);
     if (auto* error = std::get_if<std::string>(&pq)) {
         co_return bad_request(*error);
     }
     const auto q = std::get<page_query>(pq);
-    auto step = [online_only](const router& r, router::admin_cursor& at, std::size_t& skip,
-                              std::size_t take, std::size_t budget,
-                              std::vector<router::admin_session>& out) {
-        return std::optional<std::size_t>(
-            r.admin_list_sessions(at, online_only, skip, take, budget, out));
-    };
-    auto page = co_await collect_page<router::admin_session>(st, q, step);
-    co_return page_response(*page, q, online_only ? client_json : session_json);
+    // offset < 2^32 * 1000: no overflow
+    const auto page = co_await api.list_sessions(
+        online_only, std::size_t((q.page - 1) * q.per_page), std::size_t(q.per_page));
+    co_return page_response(page, q, online_only ? client_json : session_json);
 }
 
 /// GET /subscriptions and GET /subscriptions/:id.
-asio::awaitable<response> list_subscriptions(net::broker_state& st, const fields& query,
-                                             const std::optional<std::string>& client_id) {
+asio::awaitable<response> list_subscriptions(services& api, const fields& query,
+                                             std::optional<std::string> client_id) {
     auto pq = parse_page(query);
     if (auto* error = std::get_if<std::string>(&pq)) {
         co_return bad_request(*error);
     }
     const auto q = std::get<page_query>(pq);
-    auto step = [&client_id](const router& r, router::admin_cursor& at, std::size_t& skip,
-                             std::size_t take, std::size_t budget,
-                             std::vector<router::admin_subscription>& out) {
-        std::optional<std::string_view> only;
-        if (client_id) {
-            only = *client_id;
-        }
-        return r.admin_list_subscriptions(at, only, skip, take, budget, out);
-    };
-    auto page = co_await collect_page<router::admin_subscription>(st, q, step);
+    const auto page = co_await api.list_subscriptions(
+        std::move(client_id), std::size_t((q.page - 1) * q.per_page), std::size_t(q.per_page));
     if (!page) {
         co_return error_response(http::status::not_found, "session not found");
     }
@@ -399,11 +328,8 @@ asio::awaitable<response> list_subscriptions(net::broker_state& st, const fields
 }
 
 /// GET /client/:id (online only) and GET /session/:id.
-asio::awaitable<response> get_session(net::broker_state& st, const std::string& client_id,
-                                      bool online_only) {
-    std::optional<router::admin_session> found;
-    auto run = [&](router& r) { found = r.admin_find(client_id); };
-    co_await on_router(st, run);
+asio::awaitable<response> get_session(services& api, std::string client_id, bool online_only) {
+    const auto found = co_await api.find_session(std::move(client_id));
     if (!found || (online_only && !found->online)) {
         co_return error_response(http::status::not_found,
                                  online_only ? "client not found" : "session not found");
@@ -412,64 +338,48 @@ asio::awaitable<response> get_session(net::broker_state& st, const std::string& 
                             online_only ? client_json(*found) : session_json(*found));
 }
 
-/// DELETE /client/:id[?drop_session=true]: closes the connection, then waits (bounded) until
-/// it has detached, so that a GET right after the answer no longer shows the client.
-asio::awaitable<response> kick_client(net::broker_state& st, const std::string& client_id,
-                                      const fields& query) {
+/// DELETE /client/:id[?drop_session=true]: answers once the connection has detached (bounded),
+/// so that a GET right after the answer no longer shows the client.
+asio::awaitable<response> kick_client(services& api, std::string client_id, const fields& query) {
     const auto drop = parse_bool(field(query, {"drop_session"}));
     if (!drop) {
         co_return bad_request("drop_session must be true or false");
     }
-    router::admin_kick kick;
-    auto run = [&](router& r) { kick = r.admin_disconnect(client_id, *drop); };
-    co_await on_router(st, run);
-    if (!kick.found) {
+    if (co_await api.disconnect(std::move(client_id), *drop) == service_status::not_found) {
         co_return error_response(http::status::not_found, "client not found");
-    }
-    if (kick.closing) {
-        asio::steady_timer timer(co_await asio::this_coro::executor);
-        const auto give_up = steady::now() + kick_wait;
-        bool detached = false;
-        auto check = [&](router& r) {
-            const auto s = r.find_session(client_id);
-            detached = !s || s->link != kick.closing;
-        };
-        while (!detached && steady::now() < give_up) {
-            timer.expires_after(std::chrono::milliseconds(10));
-            co_await timer.async_wait(use_tuple);
-            co_await on_router(st, check);
-        }
     }
     co_return ok_result();
 }
 
-/// POST /publish: qos, topic, payload, retain.
-asio::awaitable<response> publish(net::broker_state& st, const request& req) {
+/// What the POST endpoints share: the body's fields, `topic` checked by `check_topic` (a
+/// topic name for /publish, a filter otherwise), and `qos` when `with_qos`.
+struct post_request {
+    fields body;
+    std::string topic;
+    packet::qos qos_level = packet::qos::at_most_once;
+};
+
+template <class CheckTopic>
+std::variant<post_request, response> parse_post(const request& req, CheckTopic check_topic,
+                                                bool with_qos) {
     auto body = body_fields(req);
     if (auto* error = std::get_if<response>(&body)) {
-        co_return std::move(*error);
+        return std::move(*error);
     }
-    const auto& f = std::get<fields>(body);
-    const auto q = parse_qos(f);
-    if (!q) {
-        co_return bad_request("qos must be 0, 1 or 2");
+    post_request r;
+    r.body = std::move(std::get<fields>(body));
+    if (with_qos) {
+        const auto q = parse_qos(r.body);
+        if (!q) {
+            return bad_request("qos must be 0, 1 or 2");
+        }
+        r.qos_level = *q;
     }
-    const auto topic_name = field(f, {"topic"}).value_or(std::string_view{});
-    if (auto why = check_topic_name(topic_name)) {
-        co_return bad_request(*why);
+    r.topic = std::string(field(r.body, {"topic"}).value_or(std::string_view{}));
+    if (auto why = check_topic(r.topic)) {
+        return bad_request(*why);
     }
-    const auto retain = parse_bool(field(f, {"retain"}));
-    if (!retain) {
-        co_return bad_request("retain must be true or false");
-    }
-    auto m = std::make_shared<broker::app_message>();
-    m->buffer = packet::message_buffer(topic_name, field(f, {"payload"}).value_or(""));
-    m->qos_level = *q;
-    m->retain = *retain;
-    broker::message_ptr message = std::move(m);
-    auto run = [&](router& r) { r.publish(std::move(message), steady::now()); };
-    co_await on_router(st, run);
-    co_return ok_result();
+    return r;
 }
 
 /// The client id field: Gmqtt documents `clientId`, its code reads `clientID`.
@@ -477,62 +387,51 @@ std::optional<std::string_view> client_id_field(const fields& f) {
     return field(f, {"clientId", "clientID", "client_id"});
 }
 
-/// POST /subscribe: qos, topic (a filter), clientId.
-asio::awaitable<response> subscribe(net::broker_state& st, const request& req) {
-    auto body = body_fields(req);
-    if (auto* error = std::get_if<response>(&body)) {
+/// POST /publish: qos, topic, payload, retain.
+asio::awaitable<response> publish(services& api, const request& req) {
+    auto parsed = parse_post(req, check_topic_name, true);
+    if (auto* error = std::get_if<response>(&parsed)) {
         co_return std::move(*error);
     }
-    const auto& f = std::get<fields>(body);
-    const auto q = parse_qos(f);
-    if (!q) {
-        co_return bad_request("qos must be 0, 1 or 2");
+    auto& r = std::get<post_request>(parsed);
+    const auto retain = parse_bool(field(r.body, {"retain"}));
+    if (!retain) {
+        co_return bad_request("retain must be true or false");
     }
-    const auto filter = field(f, {"topic"}).value_or(std::string_view{});
-    if (auto why = check_topic_filter(filter)) {
-        co_return bad_request(*why);
-    }
-    const auto client_id = client_id_field(f);
-    if (!client_id || client_id->empty()) {
-        co_return bad_request("clientId is required");
-    }
-    packet::subscription sub;
-    sub.filter = std::string(filter);
-    sub.max_qos = *q;
-    auto status = router::admin_status::ok;
-    auto run = [&](router& r) {
-        status = r.admin_subscribe(*client_id, sub, steady::now(), wall::now());
-    };
-    co_await on_router(st, run);
-    if (status == router::admin_status::not_found) {
-        co_return error_response(http::status::not_found, "session not found");
-    }
-    if (status == router::admin_status::invalid_filter) {
-        co_return bad_request("invalid topic filter");
-    }
+    broker::message m;
+    m.topic = std::move(r.topic);
+    m.payload = std::string(field(r.body, {"payload"}).value_or(""));
+    m.qos_level = r.qos_level;
+    m.retain = *retain;
+    co_await api.publish(std::move(m)); // the topic was checked: no throw
     co_return ok_result();
 }
 
-/// POST /unsubscribe: topic (a filter), clientId.
-asio::awaitable<response> unsubscribe(net::broker_state& st, const request& req) {
-    auto body = body_fields(req);
-    if (auto* error = std::get_if<response>(&body)) {
+/// POST /subscribe (qos, topic as a filter, clientId) and POST /unsubscribe (topic, clientId).
+asio::awaitable<response> subscribe(services& api, const request& req, bool unsubscribe) {
+    auto parsed = parse_post(req, check_topic_filter, !unsubscribe);
+    if (auto* error = std::get_if<response>(&parsed)) {
         co_return std::move(*error);
     }
-    const auto& f = std::get<fields>(body);
-    const auto filter = field(f, {"topic"}).value_or(std::string_view{});
-    if (auto why = check_topic_filter(filter)) {
-        co_return bad_request(*why);
-    }
-    const auto client_id = client_id_field(f);
+    auto& r = std::get<post_request>(parsed);
+    const auto client_id = client_id_field(r.body);
     if (!client_id || client_id->empty()) {
         co_return bad_request("clientId is required");
     }
-    auto status = router::admin_status::ok;
-    auto run = [&](router& r) { status = r.admin_unsubscribe(*client_id, filter); };
-    co_await on_router(st, run);
-    if (status == router::admin_status::not_found) {
+    auto status = service_status::ok;
+    if (unsubscribe) {
+        status = co_await api.unsubscribe(std::string(*client_id), std::move(r.topic));
+    } else {
+        packet::subscription sub;
+        sub.filter = std::move(r.topic);
+        sub.max_qos = r.qos_level;
+        status = co_await api.subscribe(std::string(*client_id), std::move(sub));
+    }
+    if (status == service_status::not_found) {
         co_return error_response(http::status::not_found, "session not found");
+    }
+    if (status == service_status::invalid_filter) {
+        co_return bad_request("invalid topic filter");
     }
     co_return ok_result();
 }
@@ -547,7 +446,7 @@ std::optional<std::string> id_after(std::string_view path, std::string_view pref
 
 constexpr std::string_view id_prefixes[] = {"/client/", "/session/", "/subscriptions/"};
 
-asio::awaitable<response> route(const request& req, net::broker_state& st) {
+asio::awaitable<response> route(const request& req, services& api) {
     const std::string_view target = req.target();
     const auto question = target.find('?');
     const auto path = target.substr(0, question);
@@ -565,26 +464,22 @@ asio::awaitable<response> route(const request& req, net::broker_state& st) {
         if (!get) {
             co_return method_not_allowed("GET");
         }
-        co_return co_await list_sessions(st, *query, path == "/clients");
+        co_return co_await list_sessions(api, *query, path == "/clients");
     }
     if (path == "/subscriptions") {
         if (!get) {
             co_return method_not_allowed("GET");
         }
-        const std::optional<std::string> everyone;
-        co_return co_await list_subscriptions(st, *query, everyone);
+        co_return co_await list_subscriptions(api, *query, std::nullopt);
     }
     if (path == "/publish" || path == "/subscribe" || path == "/unsubscribe") {
         if (!post) {
             co_return method_not_allowed("POST");
         }
         if (path == "/publish") {
-            co_return co_await publish(st, req);
+            co_return co_await publish(api, req);
         }
-        if (path == "/subscribe") {
-            co_return co_await subscribe(st, req);
-        }
-        co_return co_await unsubscribe(st, req);
+        co_return co_await subscribe(api, req, path == "/unsubscribe");
     }
     if (path == "/openapi.json") {
         if (!get) {
@@ -607,10 +502,10 @@ asio::awaitable<response> route(const request& req, net::broker_state& st) {
         }
         if (prefix == "/client/") {
             if (get) {
-                co_return co_await get_session(st, *id, true);
+                co_return co_await get_session(api, std::move(*id), true);
             }
             if (method == http::verb::delete_) {
-                co_return co_await kick_client(st, *id, *query);
+                co_return co_await kick_client(api, std::move(*id), *query);
             }
             co_return method_not_allowed("GET, DELETE");
         }
@@ -618,9 +513,9 @@ asio::awaitable<response> route(const request& req, net::broker_state& st) {
             co_return method_not_allowed("GET");
         }
         if (prefix == "/session/") {
-            co_return co_await get_session(st, *id, false);
+            co_return co_await get_session(api, std::move(*id), false);
         }
-        co_return co_await list_subscriptions(st, *query, id);
+        co_return co_await list_subscriptions(api, *query, std::move(id));
     }
     co_return error_response(http::status::not_found, "no such endpoint");
 }
@@ -631,13 +526,14 @@ response error_response(http::status status, std::string_view message) {
     return json_response(status, json::object{{"code", int(status)}, {"message", message}});
 }
 
-asio::awaitable<response> handle_request(const request& req, net::broker_state& state) {
-    if (!authorized(req, state.config.http)) {
+asio::awaitable<response> handle_request(const request& req, broker::services& api,
+                                         const broker::http_config& config) {
+    if (!authorized(req, config)) {
         auto res = error_response(http::status::unauthorized, "authentication required");
         res.set(http::field::www_authenticate, R"(Basic realm="coromq", charset="UTF-8")");
         co_return res;
     }
-    co_return co_await route(req, state);
+    co_return co_await route(req, api);
 }
 
 } // namespace coromq::rest

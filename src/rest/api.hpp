@@ -16,9 +16,10 @@ inline constexpr std::size_t max_body_bytes = 64 * 1024;
 
 /// Answers `req`: basic auth, routing, the endpoint. Anything a client sends gets an answer
 /// (errors as {"code": <HTTP status>, "message": "..."}), never an exception. Runs on the
-/// caller's executor and enters the router only through `state.strand`, one short task at a
-/// time. The response's version, keep-alive and Content-Length are left to the caller.
-asio::awaitable<response> handle_request(const request& req, net::broker_state& state);
+/// caller's executor and reaches the broker only through `api`. `config` has the users of
+/// basic auth. The response's version, keep-alive and Content-Length are left to the caller.
+asio::awaitable<response> handle_request(const request& req, broker::services& api,
+                                         const broker::http_config& config);
 
 /// {"code": <status>, "message": message} with `status`.
 response error_response(http::status status, std::string_view message);

@@ -189,7 +189,7 @@ asio::awaitable<void> serve_http(beast::tcp_stream stream, beast::flat_buffer bu
         bool keep_alive = false;
         unsigned version = 11;
         if (in.req) {
-            res = co_await handle_request(*in.req, *state);
+            res = co_await handle_request(*in.req, state->api, state->config.http);
             keep_alive = in.req->keep_alive() && !control->stopped && !state->stopping;
             version = in.req->version();
             if (logging) {

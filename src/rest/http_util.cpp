@@ -239,51 +239,6 @@ std::optional<std::string> base64_decode(std::string_view s) {
     return out;
 }
 
-bool valid_mqtt_utf8(std::string_view s) noexcept {
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    const auto* end = p + s.size();
-    while (p < end) {
-        const unsigned c = *p;
-        if (c == 0) {
-            return false;
-        }
-        if (c < 0x80) {
-            ++p;
-            continue;
-        }
-        int extra = 0;
-        std::uint32_t cp = 0;
-        if ((c & 0xe0) == 0xc0) {
-            extra = 1;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            extra = 2;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            extra = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (end - p <= extra) {
-            return false;
-        }
-        for (int i = 1; i <= extra; ++i) {
-            if ((p[i] & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        // Overlong forms, surrogates and code points past U+10FFFF are ill-formed.
-        static constexpr std::uint32_t min_for[] = {0, 0x80, 0x800, 0x10000};
-        if (cp < min_for[extra] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-            return false;
-        }
-        p += extra + 1;
-    }
-    return true;
-}
-
 bool equal_secrets(std::string_view a, std::string_view b) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> da{};
     std::array<unsigned char, EVP_MAX_MD_SIZE> db{};

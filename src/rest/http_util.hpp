@@ -39,9 +39,6 @@ std::pair<std::optional<fields>, json_fields_error> parse_json_fields(std::strin
 /// Decodes standard base64 (RFC 4648 section 4), padding optional. nullopt when malformed.
 std::optional<std::string> base64_decode(std::string_view s);
 
-/// True when `s` is well-formed UTF-8 without U+0000 [MQTT-1.5.3-1] [MQTT-1.5.3-2].
-bool valid_mqtt_utf8(std::string_view s) noexcept;
-
 /// Compares two secrets in time that depends on neither their contents nor their lengths:
 /// both are hashed with SHA-256 and the digests compared with CRYPTO_memcmp.
 bool equal_secrets(std::string_view a, std::string_view b);

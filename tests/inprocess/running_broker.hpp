@@ -12,8 +12,10 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace coromq::test {
 
@@ -29,8 +31,12 @@ inline broker::broker_config test_config() {
 
 class running_broker {
 public:
-    explicit running_broker(broker::broker_config config = test_config())
+    explicit running_broker(broker::broker_config config = test_config(),
+                            std::vector<std::shared_ptr<broker::plugin>> plugins = {})
         : server_(std::move(config)) {
+        for (auto& p : plugins) {
+            server_.add_plugin(std::move(p));
+        }
         server_.start();
         port_ = server_.bound_ports().at(0);
         thread_ = std::thread([this] {

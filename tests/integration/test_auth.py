@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 import rawmqtt
+import tlsutil
 from conftest import coromq_binary
 from mqttclients import (MosquittoSub, mosquitto_pub, raw_connect, raw_next, raw_publish_qos1,
                          raw_subscribe, unique, wait_log_count)
@@ -123,6 +124,28 @@ def test_messages_flow_between_authenticated_mosquitto_clients(make_broker, pass
     code, messages = sub.finish()
     assert code == 0
     assert messages == [(topic, 0, 1, "hello")]
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return tlsutil.make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def test_certificate_user_needs_no_password(make_broker, passwords, pki):
+    """With cn_as_username the verified client certificate authenticates the client, as
+    Mosquitto's use_identity_as_username does: no password is asked for its CN (alice)."""
+    url = "mqtts://127.0.0.1:0" + tlsutil.tls_query(pki.server_crt, pki.server_key, pki.ca_crt,
+                                                    require_client_cert=True,
+                                                    cn_as_username=True)
+    b = make_broker("--password_file", str(passwords), "--listener", "mqtt://127.0.0.1:0",
+                    "--listener", url)
+    tcp, tls = b.ports
+    cert = ["--cafile", pki.ca_crt, "--cert", pki.client_crt, "--key", pki.client_key]
+    code, err = pub_result(tls, *cert)
+    assert code == 0, err
+    # Without the certificate, alice still needs her password.
+    assert connack_code(tcp, username="alice") == BAD_USER_OR_PASSWORD
+    assert connack_code(tcp) == NOT_AUTHORIZED
 
 
 def test_anonymous_refused_by_default_when_there_is_a_password_file(make_broker, passwords):
@@ -350,6 +373,36 @@ def test_sighup_reloads_the_acl_file(make_broker, acl):
     assert b.wait_for_log(r"acl_file: reload failed, keeping the old rules: .*:2: unknown "
                           r"access 'reed'")
     assert suback(b.port, [("extra/x", 0)], username="alice") == [0]
+
+
+def test_sighup_acl_reload_removes_subscriptions_the_new_rules_forbid(make_broker, acl):
+    """Access taken away by a reload applies to subscriptions made before it, online and
+    offline; subscriptions still allowed stay."""
+    b = make_broker("--acl_file", str(acl))
+    alice_id = unique("alice")
+    alice = raw_connect(b.port, alice_id, username="alice")
+    assert raw_subscribe(alice, "sensors/t", qos=1) == [1]
+    assert raw_subscribe(alice, "clients/%s/#" % alice_id, packet_id=2) == [0]   # a pattern
+    offline_id = unique("away")
+    away = raw_connect(b.port, offline_id, username="alice", clean=False)
+    assert raw_subscribe(away, "sensors/t") == [0]
+    away.close()
+    admin = raw_connect(b.port, unique("admin"), username="admin")
+    assert raw_subscribe(admin, "sensors/#") == [0]
+
+    acl.write_text(ACL.replace("topic readwrite sensors/#", "topic read other/#"))
+    b.proc.send_signal(signal.SIGHUP)
+    assert b.wait_for_log(r"acl_file: removed 2 subscriptions the new rules forbid")
+
+    publisher = raw_connect(b.port, unique("p"), username="admin")
+    raw_publish_qos1(publisher, "sensors/t", "after")
+    got = admin.expect(rawmqtt.PUBLISH)          # admin may still read everything
+    assert got.payload == b"after"
+    assert raw_next(alice, 0.5) is None          # alice's subscription is gone
+    back = raw_connect(b.port, offline_id, username="alice", clean=False)
+    assert raw_next(back, 0.5) is None           # and the offline session's too
+    for c in (alice, back, admin, publisher):
+        c.close()
 
 
 def test_unusable_acl_file_stops_start_up(tmp_path):

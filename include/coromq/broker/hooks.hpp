@@ -11,6 +11,7 @@
 // A hook's arguments are valid until the hook's coroutine completes.
 #pragma once
 
+#include <coromq/broker/info.hpp>
 #include <coromq/packet/types.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -34,6 +35,10 @@ struct accept_info {
 struct client_info {
     std::string client_id;
     std::optional<std::string> username; ///< from CONNECT, or the certificate's CN
+    /// `username` is the CN of a client certificate the TLS handshake verified (a listener
+    /// with cn_as_username): the certificate authenticated the client, and whatever CONNECT
+    /// said was replaced. Mosquitto's use_identity_as_username.
+    bool username_from_certificate = false;
     std::string remote_address;
     std::string transport;
     packet::protocol_version version = packet::protocol_version::v3_1_1;
@@ -105,6 +110,8 @@ enum hook : std::uint32_t {
     hook_close = 1u << 12,
     hook_stop = 1u << 13,
     hook_reload = 1u << 14,
+    hook_delivered = 1u << 15,
+    hook_msg_dropped = 1u << 16,
 };
 using hook_set = std::uint32_t;
 
@@ -150,6 +157,17 @@ public:
     /// Before a will is published; may change it, or return nullopt to drop it.
     virtual boost::asio::awaitable<std::optional<packet::will>> on_will_publish(const client_info&,
                                                                                 packet::will will);
+    /// A PUBLISH was sent to subscriber `client_id` for the first time (resends are not
+    /// reported); `message` as sent (its QoS, retain flag and packet id are the subscriber's).
+    /// Fire-and-forget: the delivery did not wait and will not; notifications are delivered in
+    /// order, from one queue per server that holds at most 65,536 of them (beyond that they
+    /// are counted and logged, not queued), so a slow hook delays only later notifications.
+    virtual boost::asio::awaitable<void> on_delivered(const std::string& client_id,
+                                                      const packet::publish& message);
+    /// Subscriber `client_id` misses `message`, for `why`. As `on_delivered`: fire-and-forget,
+    /// in order, through the same queue; `message.packet_id` is 0.
+    virtual boost::asio::awaitable<void>
+    on_msg_dropped(const std::string& client_id, const packet::publish& message, drop_reason why);
     /// After the connection closed and its close handling ran. `reason` as in the log.
     virtual boost::asio::awaitable<void> on_close(const client_info&, const std::string& reason);
     /// After the server stopped accepting and closed every client.

@@ -4,6 +4,7 @@
 
 #include <coromq/broker/config.hpp>
 #include <coromq/broker/hooks.hpp>
+#include <coromq/broker/services.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -49,6 +50,16 @@ public:
     /// What SIGHUP does in the stock binary: reload_tls(), then every plugin's on_reload.
     /// Thread-safe; returns at once (the plugins reload on the server's threads).
     void reload();
+
+    /// Publish, subscribe on behalf of a client, list and look up clients and sessions,
+    /// disconnect: see services.hpp for the calls and their thread-safety. The object lives as
+    /// long as the server; the calls complete while it runs. Thread-safe.
+    broker::services& services() noexcept;
+
+    /// The executor of the server's I/O threads: where code that is not a coroutine spawns a
+    /// services call (`asio::co_spawn(server.executor(), ..., asio::use_future)`), or any other
+    /// work that should run on the server's threads. Thread-safe.
+    boost::asio::any_io_executor executor();
 
     /// Serves clients on `config.threads` threads (the calling thread is one of them) until
     /// `stop` has finished. Returns normally after a graceful stop.

@@ -52,6 +52,11 @@ result<connect> decode_connect(const fixed_header& header, bytes_view body);
 /// `body` must hold exactly `header.remaining_length` bytes.
 result<any_packet> decode(const fixed_header& header, bytes_view body, protocol_version version);
 
+/// True when `s` may be an MQTT UTF-8 string: at most 65,535 bytes of well-formed UTF-8
+/// without surrogates [MQTT-1.5.3-1] and without U+0000 [MQTT-1.5.3-2]. For text that does not
+/// come from a packet (topics given to the REST API or the services API).
+bool valid_utf8_string(std::string_view s) noexcept;
+
 /// Reads a variable byte integer (used by tests and by the property decoder).
 /// Returns the value and the number of bytes it took, or nullopt when `bytes` ends first;
 /// `errc::malformed_remaining_length` for a fifth byte or a padded, non-minimal encoding

@@ -5,15 +5,39 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/ssl.hpp> // WebSocket over ssl::stream
+#include <boost/beast/websocket/stream.hpp>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <variant>
 
 namespace coromq::bench {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+
+// No permessage-deflate (the `false`): the broker does not offer it, and the code is smaller.
+using tls_stream = ssl::stream<tcp::socket>;
+using ws_stream = websocket::stream<tcp::socket, false>;
+using wss_stream = websocket::stream<tls_stream, false>;
+
+struct layered_stream {
+    template <class Stream, class... Args>
+    explicit layered_stream(std::in_place_type_t<Stream> kind, Args&&... args)
+        : stream(kind, std::forward<Args>(args)...) {}
+
+    std::variant<tls_stream, ws_stream, wss_stream> stream;
+};
 
 namespace {
 
@@ -84,6 +108,16 @@ client::client(worker& w, role r, std::uint32_t index)
     , socket_(w.io())
     , wake_(w.io().get_executor()) {}
 
+client::~client() = default;
+
+tcp::socket& client::lowest_layer() noexcept {
+    if (!layered_) {
+        return socket_;
+    }
+    return std::visit([](auto& s) -> tcp::socket& { return beast::get_lowest_layer(s); },
+                      layered_->stream);
+}
+
 asio::awaitable<void> client::connect(tcp::endpoint broker, const asio::ip::address* source) {
     state_ = state::connecting;
     started_ns_ = now_ns();
@@ -105,6 +139,13 @@ asio::awaitable<void> client::connect(tcp::endpoint broker, const asio::ip::addr
         co_return;
     }
     socket_.set_option(tcp::no_delay(true), ec);
+    if (w_.opt.transport != transport_kind::tcp) {
+        const auto failed = co_await handshake();
+        if (!failed.empty()) {
+            fail(failed);
+            co_return;
+        }
+    }
     packet::connect c;
     c.version = w_.version;
     c.clean_start = true;
@@ -112,10 +153,97 @@ asio::awaitable<void> client::connect(tcp::endpoint broker, const asio::ip::addr
     c.client_id = client_id;
     packet::encode(c, out_);
     kick();
-    asio::co_spawn(socket_.get_executor(), read_loop(), log_exception);
+    const auto ex = w_.io().get_executor();
+    switch (w_.opt.transport) {
+    case transport_kind::tcp:
+        asio::co_spawn(ex, read_loop(socket_), log_exception);
+        break;
+    case transport_kind::tls:
+        asio::co_spawn(ex, read_loop(std::get<tls_stream>(layered_->stream)), log_exception);
+        break;
+    case transport_kind::ws:
+        asio::co_spawn(ex, read_loop(std::get<ws_stream>(layered_->stream)), log_exception);
+        break;
+    case transport_kind::wss:
+        asio::co_spawn(ex, read_loop(std::get<wss_stream>(layered_->stream)), log_exception);
+        break;
+    }
     while (state_ == state::connecting) {
         co_await wake_.wait();
     }
+}
+
+namespace {
+
+/// TLS client handshake; "" or what failed.
+asio::awaitable<std::string> tls_handshake(tls_stream& s, const options& o) {
+    if (!o.cafile.empty()) {
+        // The context verifies the chain against --cafile; this checks that the certificate
+        // names the address we connected to (an IP SAN for an IP literal).
+        s.set_verify_callback(ssl::host_name_verification(o.host));
+    }
+    auto [ec] = co_await s.async_handshake(ssl::stream_base::client, use_tuple);
+    co_return ec ? "TLS handshake: " + ec.message() : std::string();
+}
+
+/// WebSocket upgrade asking for the subprotocol `mqtt`; "" or what failed. MQTT then goes in
+/// binary messages, one per write, unfragmented.
+template <class Stream>
+asio::awaitable<std::string> websocket_handshake(websocket::stream<Stream, false>& ws,
+                                                 const options& o) {
+    ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+        req.set(beast::http::field::sec_websocket_protocol, "mqtt");
+    }));
+    ws.binary(true);
+    ws.auto_fragment(false);
+    ws.read_message_max(0); // no limit: frames are checked by the MQTT parser
+    websocket::response_type response;
+    const std::string host = o.host.find(':') != std::string::npos
+                                 ? "[" + o.host + "]:" + std::to_string(o.port)
+                                 : o.host + ":" + std::to_string(o.port);
+    auto [ec] = co_await ws.async_handshake(response, host, o.ws_path, use_tuple);
+    if (ec) {
+        co_return "WebSocket upgrade: " + ec.message();
+    }
+    if (response[beast::http::field::sec_websocket_protocol] != "mqtt") {
+        co_return "WebSocket upgrade: the broker did not accept the subprotocol mqtt";
+    }
+    co_return std::string();
+}
+
+} // namespace
+
+asio::awaitable<std::string> client::handshake() {
+    const auto& o = w_.opt;
+    switch (o.transport) {
+    case transport_kind::tcp:
+        break;
+    case transport_kind::tls: {
+        layered_ = std::make_unique<layered_stream>(std::in_place_type<tls_stream>,
+                                                    std::move(socket_), *w_.tls_context());
+        auto& s = std::get<tls_stream>(layered_->stream);
+        auto failed = co_await tls_handshake(s, o);
+        co_return failed;
+    }
+    case transport_kind::ws: {
+        layered_ =
+            std::make_unique<layered_stream>(std::in_place_type<ws_stream>, std::move(socket_));
+        auto& ws = std::get<ws_stream>(layered_->stream);
+        auto failed = co_await websocket_handshake(ws, o);
+        co_return failed;
+    }
+    case transport_kind::wss: {
+        layered_ = std::make_unique<layered_stream>(std::in_place_type<wss_stream>,
+                                                    std::move(socket_), *w_.tls_context());
+        auto& ws = std::get<wss_stream>(layered_->stream);
+        auto failed = co_await tls_handshake(ws.next_layer(), o);
+        if (failed.empty()) {
+            failed = co_await websocket_handshake(ws, o);
+        }
+        co_return failed;
+    }
+    }
+    co_return std::string();
 }
 
 asio::awaitable<void> client::subscribe() {
@@ -249,11 +377,13 @@ void client::interrupt() {
     wake_.notify();
 }
 
-asio::awaitable<void> client::read_loop() {
+template <class Stream>
+asio::awaitable<void> client::read_loop(Stream& stream) {
     std::size_t want = 0; // the size of a frame whose header has arrived but not its body
     for (;;) {
         auto space = in_.prepare(want);
-        auto [ec, n] = co_await socket_.async_read_some(space, use_tuple);
+        // A WebSocket read returns bytes of binary messages: MQTT is a byte stream in them.
+        auto [ec, n] = co_await stream.async_read_some(space, use_tuple);
         if (ec) {
             if (state_ == state::closing || state_ == state::closed) {
                 finish_close();
@@ -263,25 +393,31 @@ asio::awaitable<void> client::read_loop() {
             co_return;
         }
         in_.commit(n);
-        const auto now = now_ns(); // one clock read per read: these bytes arrived together
-        for (;;) {
-            auto header = packet::parse_fixed_header(in_.data(), max_packet_size);
-            if (!header) {
-                fail(std::string("protocol error from broker: ") +
-                     packet::to_string(packet::errc(header.error().value())));
-                co_return;
-            }
-            if (!*header || in_.data().size() < (*header)->packet_size()) {
-                want = *header ? (*header)->packet_size() : 0;
-                break;
-            }
-            const auto h = **header;
-            if (!on_frame(h, in_.data().subspan(h.size, h.remaining_length), now)) {
-                co_return;
-            }
-            in_.consume(h.packet_size());
+        if (!on_read(want)) {
+            co_return;
         }
         kick(); // acknowledgements of everything this read brought, in one write
+    }
+}
+
+bool client::on_read(std::size_t& want) {
+    const auto now = now_ns(); // one clock read per read: these bytes arrived together
+    for (;;) {
+        auto header = packet::parse_fixed_header(in_.data(), max_packet_size);
+        if (!header) {
+            fail(std::string("protocol error from broker: ") +
+                 packet::to_string(packet::errc(header.error().value())));
+            return false;
+        }
+        if (!*header || in_.data().size() < (*header)->packet_size()) {
+            want = *header ? (*header)->packet_size() : 0;
+            return true;
+        }
+        const auto h = **header;
+        if (!on_frame(h, in_.data().subspan(h.size, h.remaining_length), now)) {
+            return false;
+        }
+        in_.consume(h.packet_size());
     }
 }
 
@@ -416,8 +552,22 @@ void client::kick() {
     std::swap(out_, writing_buffer_);
     out_.clear();
     last_write_ns_ = now_ns();
-    asio::async_write(socket_, asio::buffer(writing_buffer_),
-                      [this](const error_code& ec, std::size_t) { on_written(ec); });
+    auto done = [this](const error_code& ec, std::size_t) { on_written(ec); };
+    const auto bytes = asio::buffer(writing_buffer_);
+    switch (w_.opt.transport) {
+    case transport_kind::tcp:
+        asio::async_write(socket_, bytes, std::move(done));
+        break;
+    case transport_kind::tls:
+        asio::async_write(std::get<tls_stream>(layered_->stream), bytes, std::move(done));
+        break;
+    case transport_kind::ws: // one binary message per batch
+        std::get<ws_stream>(layered_->stream).async_write(bytes, std::move(done));
+        break;
+    case transport_kind::wss:
+        std::get<wss_stream>(layered_->stream).async_write(bytes, std::move(done));
+        break;
+    }
 }
 
 void client::on_written(const error_code& ec) {
@@ -434,8 +584,10 @@ void client::on_written(const error_code& ec) {
     if (!out_.empty()) {
         kick();
     } else if (state_ == state::closing) {
+        // The broker closes after DISCONNECT and the read ends; no TLS close_notify or
+        // WebSocket close frame is needed for that.
         error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_send, ignored); // the broker closes; read ends
+        lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
     }
     if (publisher_waiting_ && out_.size() < out_high_water) {
         wake_.notify();
@@ -461,7 +613,7 @@ void client::finish_close() {
     }
     state_ = state::closed;
     error_code ignored;
-    socket_.close(ignored);
+    lowest_layer().close(ignored);
     w_.counters.closed.add();
     if (rate_timer_) {
         rate_timer_->cancel();

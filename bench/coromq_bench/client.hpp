@@ -2,6 +2,8 @@
 // (one io_context per worker, no strands, no locks): a reader coroutine per connection, a
 // write chain that sends everything queued since the last write in one write, and for a
 // publisher a publish loop bounded by its QoS window, its rate and its output buffer.
+// Over TLS or WebSocket the TCP socket moves into a layered stream after connecting; the
+// reader is a template over the stream type, so plain TCP runs the same code as before.
 #pragma once
 
 #include "histogram.hpp"
@@ -17,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -67,6 +70,10 @@ private:
 
 enum class role : std::uint8_t { idle, publisher, subscriber };
 
+/// TLS and/or WebSocket above the TCP socket (defined in client.cpp, so that only it compiles
+/// Beast's and Asio-SSL's stream templates).
+struct layered_stream;
+
 /// Received bytes; frames are parsed in place. Starts small (an idle connection only ever
 /// gets a CONNACK and PINGRESPs) and doubles while reads fill it.
 class input_buffer {
@@ -93,6 +100,7 @@ public:
     client(worker& w, role r, std::uint32_t index);
     client(const client&) = delete;
     client& operator=(const client&) = delete;
+    ~client();
 
     // Set up by the scenario before connecting.
     std::string client_id;
@@ -104,7 +112,8 @@ public:
     std::uint32_t index() const noexcept { return index_; }
     bool connected() const noexcept { return state_ == state::connected; }
 
-    /// TCP connect (from `source` when given), CONNECT, CONNACK. Counts success or failure.
+    /// TCP connect (from `source` when given), the TLS and WebSocket handshakes of the
+    /// transport, CONNECT, CONNACK. Counts success or failure.
     asio::awaitable<void> connect(tcp::endpoint broker, const asio::ip::address* source);
     /// SUBSCRIBE to `topic` at the run's QoS and wait for the SUBACK.
     asio::awaitable<void> subscribe();
@@ -131,7 +140,15 @@ public:
 private:
     enum class state : std::uint8_t { idle, connecting, connected, closing, closed };
 
-    asio::awaitable<void> read_loop();
+    /// TLS handshake and/or WebSocket upgrade over the connected socket; "" or what failed.
+    asio::awaitable<std::string> handshake();
+    template <class Stream>
+    asio::awaitable<void> read_loop(Stream& stream);
+    /// Parses and handles the frames in the input buffer after a read; false when the
+    /// connection must end. `want` becomes the size of an incomplete frame (0 if unknown).
+    bool on_read(std::size_t& want);
+    /// The TCP socket under whatever stream the connection uses.
+    tcp::socket& lowest_layer() noexcept;
     /// Handles one frame; false when the connection must end.
     bool on_frame(const packet::fixed_header& h, packet::bytes_view body, std::uint64_t now);
     void on_publish(const packet::publish& p, std::uint64_t now);
@@ -151,7 +168,8 @@ private:
     bool writing_ = false;
     bool publisher_waiting_ = false;
     bool awaiting_suback_ = false;
-    tcp::socket socket_;
+    tcp::socket socket_; ///< the connection over TCP; moved into layered_ for the others
+    std::unique_ptr<layered_stream> layered_;
     event wake_;
     input_buffer in_;
     std::string out_;            ///< queued since the last write started

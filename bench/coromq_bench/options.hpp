@@ -18,10 +18,25 @@ enum class mode { conn, pub, sub, fanin, fanout, pairs, latency };
 
 const char* to_string(mode m) noexcept;
 
+/// How the clients reach the broker: MQTT over TCP, over TLS, over WebSocket (binary
+/// messages, subprotocol `mqtt`), or over WebSocket over TLS.
+enum class transport_kind : std::uint8_t { tcp, tls, ws, wss };
+
+const char* to_string(transport_kind t) noexcept;
+inline bool uses_tls(transport_kind t) noexcept {
+    return t == transport_kind::tls || t == transport_kind::wss;
+}
+inline bool uses_websocket(transport_kind t) noexcept {
+    return t == transport_kind::ws || t == transport_kind::wss;
+}
+
 struct options {
     mode run_mode = mode::pairs;
     std::string host = "127.0.0.1";
     std::uint16_t port = 1883;
+    transport_kind transport = transport_kind::tcp;
+    std::string cafile; ///< tls, wss: verify the broker against these CAs; empty: no check
+    std::string ws_path = "/mqtt"; ///< ws, wss: the path of the upgrade request
     int qos = 0;
     unsigned inflight = 16;  ///< QoS 1/2 messages in flight per publisher
     std::size_t size = 64;   ///< payload bytes (at least 16: the stamp)

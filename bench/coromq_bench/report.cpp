@@ -179,6 +179,8 @@ int report::print() const {
         j["mode"] = to_string(o.run_mode);
         j["host"] = o.host;
         j["port"] = o.port;
+        j["transport"] = to_string(o.transport);
+        j["server_verified"] = uses_tls(o.transport) && !o.cafile.empty();
         j["qos"] = o.qos;
         j["size"] = o.size;
         j["inflight"] = o.inflight;
@@ -248,9 +250,17 @@ int report::print() const {
     }
 
     auto& out = std::cout;
-    out << "coromq-bench " << to_string(o.run_mode) << " -> " << o.host << ":" << o.port
-        << "  (MQTT " << (o.mqtt_version == 5 ? "5.0" : "3.1.1") << ", " << o.threads
-        << (o.threads == 1 ? " thread" : " threads") << ")\n";
+    const bool v6 = o.host.find(':') != std::string::npos;
+    out << "coromq-bench " << to_string(o.run_mode) << " -> " << to_string(o.transport) << "://"
+        << (v6 ? "[" + o.host + "]" : o.host) << ":" << o.port
+        << (uses_websocket(o.transport) ? o.ws_path : std::string()) << "  (MQTT "
+        << (o.mqtt_version == 5 ? "5.0" : "3.1.1") << ", " << o.threads
+        << (o.threads == 1 ? " thread" : " threads");
+    if (uses_tls(o.transport)) {
+        out << (o.cafile.empty() ? ", server certificate not verified"
+                                 : ", server certificate verified");
+    }
+    out << ")\n";
     if (conn) {
         out << "  connections   " << thousands(connected) << " of " << thousands(total_clients)
             << " in " << fmt("%.2f s", connect_elapsed_s) << ", " << connect_failed << " failed, "

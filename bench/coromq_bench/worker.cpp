@@ -5,13 +5,35 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <openssl/ssl.h>
+
 #include <cstdio>
+#include <stdexcept>
 
 namespace coromq::bench {
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// TLS 1.2 or later, OpenSSL's default cipher suites (as the broker). With --cafile the
+/// broker's chain must lead to one of those CAs; without it nothing is verified.
+std::unique_ptr<asio::ssl::context> make_client_context(const options& o) {
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    if (o.cafile.empty()) {
+        ctx->set_verify_mode(asio::ssl::verify_none);
+        return ctx;
+    }
+    boost::system::error_code ec;
+    ctx->load_verify_file(o.cafile, ec);
+    if (ec) {
+        throw std::runtime_error("--cafile '" + o.cafile + "': " + ec.message());
+    }
+    ctx->set_verify_mode(asio::ssl::verify_peer);
+    return ctx;
 }
+
+} // namespace
 
 void log_exception(std::exception_ptr e) {
     if (!e) {
@@ -30,7 +52,11 @@ worker::worker(const options& o, unsigned worker_id)
     : opt(o)
     , id(worker_id)
     , version(packet::protocol_version(o.mqtt_version))
-    , guard_(io_.get_executor()) {}
+    , guard_(io_.get_executor()) {
+    if (uses_tls(o.transport)) {
+        tls_context_ = make_client_context(o); // one per worker: nothing shared across threads
+    }
+}
 
 worker::~worker() {
     if (thread_.joinable()) {

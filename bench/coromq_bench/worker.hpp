@@ -8,6 +8,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <future>
 #include <memory>
@@ -65,6 +66,8 @@ public:
     std::vector<std::unique_ptr<client>> clients;
 
     asio::io_context& io() noexcept { return io_; }
+    /// TLS client settings of this worker's connections (transports tls, wss), else null.
+    asio::ssl::context* tls_context() noexcept { return tls_context_.get(); }
     void start();
     /// Lets the io_context run out of work, waits at most `grace`, then stops and joins.
     void stop(std::chrono::milliseconds grace);
@@ -89,6 +92,7 @@ private:
     asio::awaitable<void> housekeeping();
 
     asio::io_context io_{1};
+    std::unique_ptr<asio::ssl::context> tls_context_;
     asio::executor_work_guard<asio::io_context::executor_type> guard_;
     std::thread thread_;
     bool publishing_stopped_ = false;

@@ -52,9 +52,11 @@ po::options_description broker_options() {
         ("tls_ca", po::value<std::string>(),
          "PEM CA certificates that client certificates must chain to")
         ("tls_require_client_cert", po::value<bool>(),
-         "refuse TLS clients without a valid certificate (mutual TLS; default false)")
+         "refuse TLS clients without a valid certificate (mutual TLS; default false) on TLS "
+         "listeners whose URL has no require_client_cert=")
         ("tls_cn_as_username", po::value<bool>(),
-         "use the client certificate's CN as the MQTT user name (default false)")
+         "use the client certificate's CN as the MQTT user name (default false) on TLS "
+         "listeners whose URL has no cn_as_username=")
         ("http_server.addr", po::value<std::string>(),
          "REST API address HOST:PORT (alias --http); may equal a ws:// listener's, which then "
          "serves both (default: no REST API)")
@@ -354,7 +356,8 @@ invocation parse_command_line(int argc, const char* const argv[]) {
         c.listeners.clear();
         for (const auto& url : vm["listener"].as<std::vector<std::string>>()) {
             auto l = broker::listener_config::parse(url); // checked above
-            // Listener files fall back to the --tls_* defaults, one field at a time.
+            // Listener files and switches fall back to the --tls_* defaults, one field at a
+            // time; what the URL names wins, also a switch set to false.
             if (l.uses_tls()) {
                 if (l.tls.certfile.empty()) {
                     l.tls.certfile = c.tls.certfile;
@@ -365,8 +368,12 @@ invocation parse_command_line(int argc, const char* const argv[]) {
                 if (l.tls.cafile.empty()) {
                     l.tls.cafile = c.tls.cafile;
                 }
-                l.tls.require_client_cert |= c.tls.require_client_cert;
-                l.tls.cn_as_username |= c.tls.cn_as_username;
+                if (!l.require_client_cert_given) {
+                    l.tls.require_client_cert = c.tls.require_client_cert;
+                }
+                if (!l.cn_as_username_given) {
+                    l.tls.cn_as_username = c.tls.cn_as_username;
+                }
                 if (l.tls.certfile.empty() || l.tls.keyfile.empty()) {
                     throw config_error("key 'listener': " + url +
                                        " needs a certificate and a key (certfile=/keyfile= in "

@@ -113,8 +113,10 @@ listener_config listener_config::parse(const std::string& url) {
             l.tls.cafile = value;
         } else if (key == "require_client_cert") {
             l.tls.require_client_cert = parse_bool(value, what + " require_client_cert");
+            l.require_client_cert_given = true;
         } else if (key == "cn_as_username") {
             l.tls.cn_as_username = parse_bool(value, what + " cn_as_username");
+            l.cn_as_username_given = true;
         } else {
             throw std::invalid_argument(what + ": unknown option '" + key +
                                         "' (certfile, keyfile, cafile, require_client_cert, "

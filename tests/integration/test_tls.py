@@ -379,6 +379,61 @@ def test_global_tls_defaults_apply_to_listeners_without_files(make_broker, pki):
     assert pub(tls, unique("g"), "x", tls_args(pki)).returncode != 0
 
 
+def rest_username(http, client_id):
+    with urllib.request.urlopen("http://127.0.0.1:%d/client/%s" % (http, client_id),
+                                timeout=5) as res:
+        body = json.loads(res.read())
+    return body.get("data", body)["username"]
+
+
+def test_url_switches_set_to_false_override_the_global_tls_defaults(make_broker, pki):
+    """--tls-require-client-cert true and --tls-cn-as-username true are defaults: a listener
+    whose URL says require_client_cert=false and cn_as_username=false keeps its own values,
+    a listener that leaves them out takes the defaults."""
+    own = "mqtts://127.0.0.1:0" + tlsutil.tls_query(pki.server_crt, pki.server_key,
+                                                    require_client_cert=False,
+                                                    cn_as_username=False)
+    inherits = "mqtts://127.0.0.1:0" + tlsutil.tls_query(pki.server_crt, pki.server_key)
+    b = make_broker("--listener", own, "--listener", inherits, "--http", "127.0.0.1:0",
+                    "--tls-ca", pki.ca_crt, "--tls-require-client-cert", "true",
+                    "--tls-cn-as-username", "true")
+    own_port, inherits_port, http = b.ports
+
+    # require_client_cert: off where the URL says false, on where the default applies.
+    r = pub(own_port, unique("own"), "no-cert", tls_args(pki))
+    assert r.returncode == 0, r.stderr
+    assert pub(inherits_port, unique("inh"), "no-cert", tls_args(pki)).returncode != 0
+    r = pub(inherits_port, unique("inh"), "cert", tls_args(pki, client=True))
+    assert r.returncode == 0, r.stderr
+    # The CA default still applies to the listener that switched the requirement off: a
+    # certificate it is shown must be valid.
+    rogue = tls_args(pki) + ["--cert", pki.rogue_client_crt, "--key", pki.rogue_client_key]
+    assert pub(own_port, unique("own"), "rogue", rogue).returncode != 0
+
+    # cn_as_username: CONNECT's user name stays where the URL says false, the certificate's
+    # CN replaces it where the default applies.
+    for port, expected in ((own_port, "claimed-name"), (inherits_port, "alice")):
+        client_id = unique("cn")
+        p = paho_tls(port, pki, client_id, client_cert=True, username="claimed-name")
+        try:
+            p.connect()
+            assert rest_username(http, client_id) == expected, b.log()
+        finally:
+            p.close()
+
+
+def test_url_switches_set_to_true_apply_without_a_global_default(make_broker, pki):
+    """The other direction still works: no --tls-* switches, the URL turns them on."""
+    url = "mqtts://127.0.0.1:0" + tlsutil.tls_query(pki.server_crt, pki.server_key,
+                                                    require_client_cert=True)
+    b = make_broker("--listener", url, "--tls-ca", pki.ca_crt,
+                    "--tls-require-client-cert", "false")
+    tls = b.ports[0]
+    assert pub(tls, unique("t"), "no-cert", tls_args(pki)).returncode != 0
+    r = pub(tls, unique("t"), "cert", tls_args(pki, client=True))
+    assert r.returncode == 0, r.stderr
+
+
 def test_global_tls_default_missing_file_fails_at_start_up(pki, tmp_path):
     missing = str(tmp_path / "gone.crt")
     r = run_broker("--listener", "mqtts://127.0.0.1:0", "--tls-cert", missing,

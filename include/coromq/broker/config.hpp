@@ -23,13 +23,18 @@ struct tls_config {
 ///   ws://HOST:PORT[/PATH]       MQTT over WebSocket (path default /mqtt)
 ///   wss://HOST:PORT[/PATH]      MQTT over WebSocket over TLS
 /// TLS options may follow as a query: mqtts://0.0.0.0:8883?certfile=F&keyfile=F&cafile=F
-/// &require_client_cert=true&cn_as_username=true (otherwise the --tls_* defaults apply).
+/// &require_client_cert=true&cn_as_username=true (otherwise the --tls_* defaults apply; a
+/// switch the query gives, true or false, wins over its default).
 struct listener_config {
     std::string scheme = "mqtt";
     std::string host = "0.0.0.0";
     std::uint16_t port = 1883;
     std::string path; ///< WebSocket path
     tls_config tls;
+    /// The query named require_client_cert / cn_as_username: `tls` holds the listener's own
+    /// value, which the --tls_* defaults must not replace (false can switch a default off).
+    bool require_client_cert_given = false;
+    bool cn_as_username_given = false;
 
     bool uses_tls() const noexcept { return scheme == "mqtts" || scheme == "wss"; }
     bool uses_websocket() const noexcept { return scheme == "ws" || scheme == "wss"; }

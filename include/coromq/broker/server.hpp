@@ -14,14 +14,19 @@
 
 namespace coromq::broker {
 
+/// One broker. The life of a server: construct, `add_plugin`s, `start`, `run` (on one thread;
+/// it serves on `config.threads`), `stop` (from any thread), `run` returns, destroy. The calls
+/// of the set-up phase (`add_plugin`, `start`) are not thread-safe; the others say so.
 class server {
 public:
+    /// Nothing is bound or started yet. Throws nothing for a valid config.
     explicit server(broker_config config);
+    /// After `run` has returned (or when it never ran). Destroys the plugins.
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
-    /// Adds a plugin at the end of the hook chain. Call before `start`.
+    /// Adds a plugin at the end of the hook chain. Call before `start`, from one thread.
     void add_plugin(std::shared_ptr<plugin> p);
 
     /// An executor of a small thread pool for blocking work that hooks must not do on an
@@ -36,10 +41,12 @@ public:
     /// before `run`.
     void start();
 
-    /// The ports bound by `start`, in listener order (useful with port 0).
+    /// The ports bound by `start`, in listener order (useful with port 0). Safe from any
+    /// thread once `start` has returned.
     std::vector<std::uint16_t> bound_ports() const;
 
-    /// The REST API's port (its own, or the ws:// listener's it shares); 0 without one.
+    /// The REST API's port (its own, or the ws:// listener's it shares); 0 without one. Safe
+    /// from any thread once `start` has returned.
     std::uint16_t rest_port() const noexcept;
 
     /// Reads every TLS listener's certificate, key and CA files again. New connections use the
@@ -66,8 +73,10 @@ public:
     void run();
 
     /// Graceful stop, as Gmqtt does it: close the listeners, close every client and wait until
-    /// their close handling has finished (at most `grace` seconds), then make `run` return.
-    /// Thread-safe; may be called from a signal-handling thread; idempotent.
+    /// their close handling has finished and the on_delivered / on_msg_dropped notifications
+    /// have been heard (at most 10 s), call on_stop, then make `run` return. Returns at once:
+    /// to wait for the stop, wait for `run` to return (join the thread that runs it).
+    /// Thread-safe; may be called from a signal-handling thread or a hook; idempotent.
     void stop();
 
     /// Connections open now (thread-safe, approximate while changing).

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "broker_state.hpp"
+#include "tls_stream.hpp"
 #include "transport.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -18,7 +19,7 @@ template <class Stream>
 asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_state> state,
                                        connection_info info);
 
-using tls_socket = asio::ssl::stream<tcp::socket>;
+using tls_socket = tls_stream; // mqtts://; wss:// keeps asio::ssl::stream under Beast
 using ws_socket = websocket::stream<beast::tcp_stream>;
 using wss_socket = websocket::stream<asio::ssl::stream<beast::tcp_stream>>;
 

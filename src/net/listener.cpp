@@ -183,8 +183,8 @@ asio::awaitable<void> serve_accepted(asio::ip::tcp::socket socket, const listene
         co_await serve_connection(std::move(socket), std::move(st), std::move(info));
     } else if (scheme == "mqtts") {
         info.transport = "tls";
-        auto context = listener.tls->current(); // kept by this connection across reloads
-        tls_socket stream(std::move(socket), *context);
+        // The stream keeps the context it started with across reloads.
+        tls_socket stream(std::move(socket), listener.tls->current());
         if (co_await tls_handshake(stream, listener, *st, info)) {
             co_await serve_connection(std::move(stream), std::move(st), std::move(info));
         } else {

@@ -40,6 +40,9 @@ std::shared_ptr<ssl::context> make_server_context(const broker::tls_config& tls)
                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                      ssl::context::single_dh_use);
     SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    // No renegotiation (TLS 1.2): a client could use it to make the server work, and a write
+    // that must first read would wait for data the reading side may have taken.
+    SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_RENEGOTIATION);
 
     boost::system::error_code ec;
     ctx->use_certificate_chain_file(tls.certfile, ec);

@@ -20,9 +20,9 @@ inline constexpr std::size_t max_filter_levels = 128;
 /// taken on the router strand, that does not change afterwards.
 struct session_info {
     std::string client_id;
-    bool online = false; ///< a connection is attached
+    bool online = false;                 ///< a connection is attached
     std::optional<std::string> username; ///< as CONNECT (or the certificate) gave it
-    std::string remote_address; ///< of the current (or last) connection
+    std::string remote_address;          ///< of the current (or last) connection
     bool clean_session = true;
     std::uint16_t keep_alive = 0;
     std::size_t subscriptions = 0;

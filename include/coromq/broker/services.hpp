@@ -94,8 +94,7 @@ public:
     /// A page of every session's subscriptions, or of `client_id`'s only (then nullopt when
     /// there is no such session), in (client id, filter) order.
     boost::asio::awaitable<std::optional<page<subscription_info>>>
-    list_subscriptions(std::optional<std::string> client_id, std::size_t offset,
-                       std::size_t limit);
+    list_subscriptions(std::optional<std::string> client_id, std::size_t offset, std::size_t limit);
 
     /// Closes `client_id`'s connection (its will is published, as when the network fails),
     /// and waits (at most 3 s) until the connection has run its close handling, so that a

@@ -157,6 +157,30 @@ asio::awaitable<void> upgrade_and_serve(Stream stream, const listener_context& l
     co_await serve_connection(std::move(ws), std::move(st), std::move(info));
 }
 
+asio::awaitable<void> serve_tls_accepted(asio::ip::tcp::socket socket,
+                                         const listener_context& listener,
+                                         std::shared_ptr<broker_state> st, connection_info info) {
+    auto context = listener.tls->current(); // kept by this connection across reloads
+    tls_socket stream(std::move(socket), *context);
+    if (co_await tls_handshake(stream, listener, *st, info)) {
+        co_await serve_connection(std::move(stream), std::move(st), std::move(info));
+    } else {
+        close_transport(stream);
+    }
+}
+
+asio::awaitable<void> serve_wss_accepted(asio::ip::tcp::socket socket,
+                                         const listener_context& listener,
+                                         std::shared_ptr<broker_state> st, connection_info info) {
+    auto context = listener.tls->current();
+    ssl::stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *context);
+    if (co_await tls_handshake(stream, listener, *st, info)) {
+        co_await upgrade_and_serve(std::move(stream), listener, std::move(st), std::move(info));
+    } else {
+        close_transport(stream);
+    }
+}
+
 } // namespace
 
 asio::awaitable<void> serve_accepted(asio::ip::tcp::socket socket, const listener_context& listener,
@@ -178,31 +202,21 @@ asio::awaitable<void> serve_accepted(asio::ip::tcp::socket socket, const listene
             co_return;
         }
     }
+    // Each transport in its own coroutine, so a TCP connection's frame does not
+    // carry the TLS and WebSocket streams.
     if (scheme == "mqtt") {
         info.transport = "tcp";
         co_await serve_connection(std::move(socket), std::move(st), std::move(info));
     } else if (scheme == "mqtts") {
         info.transport = "tls";
-        auto context = listener.tls->current(); // kept by this connection across reloads
-        tls_socket stream(std::move(socket), *context);
-        if (co_await tls_handshake(stream, listener, *st, info)) {
-            co_await serve_connection(std::move(stream), std::move(st), std::move(info));
-        } else {
-            close_transport(stream);
-        }
+        co_await serve_tls_accepted(std::move(socket), listener, std::move(st), std::move(info));
     } else if (scheme == "ws") {
         info.transport = "ws";
         co_await upgrade_and_serve(beast::tcp_stream(std::move(socket)), listener, std::move(st),
                                    std::move(info));
     } else if (scheme == "wss") {
         info.transport = "wss";
-        auto context = listener.tls->current();
-        ssl::stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *context);
-        if (co_await tls_handshake(stream, listener, *st, info)) {
-            co_await upgrade_and_serve(std::move(stream), listener, std::move(st), std::move(info));
-        } else {
-            close_transport(stream);
-        }
+        co_await serve_wss_accepted(std::move(socket), listener, std::move(st), std::move(info));
     }
 }
 

@@ -1,6 +1,7 @@
-// One client connection: read CONNECT under a deadline, attach to the router, then
-// `read_loop || write_loop || watchdog` until one of them ends, then detach. Written once
-// for every transport: included only by the connection_*.cpp files that instantiate it.
+// One client connection: read CONNECT under a deadline, attach to the router, then read
+// until the connection ends (the reader is the connection's coroutine; the writer and the
+// keep-alive watchdog are callbacks on its link), then detach. Written once for every
+// transport: included only by the connection_*.cpp files that instantiate it.
 //
 // Ownership and lifetimes: the coroutine owns the socket; the router's session holds the
 // client link (outbox) while the connection is attached; closures posted to the router
@@ -15,15 +16,17 @@
 #include <coromq/packet/codec.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -41,34 +44,17 @@ using packet::protocol_version;
 
 inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-/// The network side of a client link: a one-slot channel wakes the writer coroutine.
-class connection_link final : public broker::client_link,
-                              public std::enable_shared_from_this<connection_link> {
-public:
-    connection_link(const asio::any_io_executor& ex, protocol_version v, std::string remote)
-        : client_link(v, std::move(remote))
-        , signal(ex, 1)
-        , executor_(ex) {}
-
-    /// Thread-safe (concurrent_channel); a full slot already means "wake up".
-    asio::experimental::concurrent_channel<void(error_code)> signal;
-
-    /// Run on the connection's strand when the link is closed; set and cleared there too.
-    std::function<void()> closing_hook;
-
-protected:
-    void wake() override { signal.try_send(error_code{}); }
-    void on_closing() override {
-        asio::post(executor_, [self = shared_from_this()] {
-            if (self->closing_hook) {
-                self->closing_hook();
-            }
-        });
+/// write_buffers (transport.hpp) with any completion token: completes with
+/// (error_code, std::size_t).
+template <class Stream, class Token>
+auto async_write_buffers(Stream& stream, const std::vector<asio::const_buffer>& buffers,
+                         Token&& token) {
+    if constexpr (is_websocket<Stream>::value) {
+        return stream.async_write(buffers, std::forward<Token>(token));
+    } else {
+        return asio::async_write(stream, buffers, std::forward<Token>(token));
     }
-
-private:
-    asio::any_io_executor executor_;
-};
+}
 
 /// Received bytes. Frames are parsed in place; the buffer grows only as bytes actually
 /// arrive (at most doubling), never to a length a peer merely declares.
@@ -117,10 +103,13 @@ struct frame {
     packet::bytes_view body; ///< valid until the next read_frame
 };
 
-/// Reads the next complete packet. Errors are network errors or codec framing errors.
+/// Reads the next complete packet. Errors are network errors or codec framing errors. The
+/// socket waits are bound to `slot`, which is cleared after each of them; none starts once
+/// `stopped` is set (a cancellation emitted while a completion was queued would be lost).
 template <class Stream>
-asio::awaitable<packet::result<frame>> read_frame(Stream& stream, input_buffer& in,
-                                                  std::size_t& consumed, std::uint32_t max_size) {
+asio::awaitable<packet::result<frame>>
+read_frame(Stream& stream, input_buffer& in, std::size_t& consumed, std::uint32_t max_size,
+           asio::cancellation_slot slot, const bool& stopped) {
     in.consume(consumed);
     consumed = 0;
     for (;;) {
@@ -135,19 +124,26 @@ asio::awaitable<packet::result<frame>> read_frame(Stream& stream, input_buffer& 
         }
         const std::size_t want = *header ? (*header)->packet_size() : in.data().size() + 1;
         if constexpr (std::is_same_v<Stream, tcp::socket>) {
-            if (in.data().empty()) {
+            if (in.data().empty() && !stopped) {
                 // An idle connection waits without a buffer: readiness first, then read.
                 // (Only plain TCP: TLS and WebSocket streams buffer data the socket no longer
                 // shows.)
                 in.release_if_empty();
-                auto [wait_ec] = co_await stream.async_wait(tcp::socket::wait_read, use_tuple);
+                auto [wait_ec] = co_await stream.async_wait(
+                    tcp::socket::wait_read, asio::bind_cancellation_slot(slot, use_tuple));
+                slot.clear();
                 if (wait_ec) {
                     co_return wait_ec;
                 }
             }
         }
+        if (stopped) {
+            co_return error_code(asio::error::operation_aborted);
+        }
         auto space = in.prepare(want);
-        auto [ec, n] = co_await stream.async_read_some(space, use_tuple);
+        auto [ec, n] =
+            co_await stream.async_read_some(space, asio::bind_cancellation_slot(slot, use_tuple));
+        slot.clear();
         if (ec) {
             co_return ec;
         }
@@ -161,7 +157,10 @@ asio::awaitable<packet::result<frame>> read_frame(Stream& stream, input_buffer& 
     }
 }
 
-/// Everything a connection's loops share; lives in serve_connection's frame.
+class connection_link;
+
+/// Everything a connection's reader, writer and watchdog share; lives in serve_connection's
+/// frame.
 struct connection_context {
     std::shared_ptr<broker_state> state;
     std::shared_ptr<connection_link> link;
@@ -174,6 +173,7 @@ struct connection_context {
     /// does not read cannot hold a take-over or a server stop hostage.
     steady::time_point flush_deadline = steady::time_point::max();
     std::chrono::milliseconds keep_alive_window{0};
+    /// The watchdog's timer: cancelling it makes the watchdog look at the deadlines again.
     asio::steady_timer* watchdog_timer = nullptr;
     /// Closes the transport under a loop that cancellation cannot reach (a WebSocket read
     /// waiting for the peer to finish a close handshake); set for WebSocket streams only.
@@ -229,6 +229,273 @@ inline std::string describe(const error_code& ec) {
     return "network error: " + ec.message();
 }
 
+/// The network side of a client link, and what runs a connection besides its reader: the
+/// writer and the keep-alive watchdog. Neither is a coroutine: an idle connection holds one
+/// pending timer wait here and nothing else.
+///
+/// - Writer: the router pushes from its strand; the push into an empty outbox posts one
+///   `on_wake` to the connection's strand (an atomic flag, no channel); `write_some` takes
+///   the whole outbox and writes it in one gather write, and its completion starts the next
+///   one, until the outbox is empty. When the link is closed and everything queued before
+///   `close()` is written, the writer stops the connection.
+/// - Watchdog: a timer with a plain callback at `ctx.next_deadline()`; when it fires early
+///   (the deadline moved) it re-arms; cancelling it brings a new deadline into effect.
+/// - Stop: `stop()` (writer done or failed, deadline passed) ends the reader: its socket
+///   waits are bound to `reader_slot()`, and the timers it parks on are cancelled.
+///
+/// Everything but `wake` and `on_closing` runs on the connection's strand. Handlers hold the
+/// link by shared_ptr; once `finish` has run they touch neither the context nor the stream,
+/// which live in serve_connection's frame.
+class connection_link : public broker::client_link,
+                        public std::enable_shared_from_this<connection_link> {
+public:
+    connection_link(const asio::any_io_executor& ex, protocol_version v, std::string remote)
+        : client_link(v, std::move(remote))
+        , executor_(ex)
+        , watchdog_(ex) {}
+
+    /// Starts the writer (it writes what was queued before, e.g. CONNACK) and the watchdog.
+    void start(connection_context& ctx) {
+        ctx_ = &ctx;
+        started_ = true;
+        ctx.watchdog_timer = &watchdog_;
+        if (closing()) {
+            bring_flush_deadline_forward();
+        }
+        arm_watchdog();
+        if (!writing_) {
+            write_some();
+        }
+    }
+
+    /// Set once the reader must end; read_frame looks at it before each socket wait.
+    const bool& stop_requested() const noexcept { return stop_requested_; }
+    /// The reader binds its socket waits to this slot (and clears it after each).
+    asio::cancellation_slot reader_slot() noexcept { return reader_cancel_.slot(); }
+
+    /// Ends the reader: whatever it waits for completes with operation_aborted.
+    void stop() {
+        if (stop_requested_) {
+            return;
+        }
+        stop_requested_ = true;
+        reader_cancel_.emit(asio::cancellation_type::terminal);
+        if (parked_) {
+            parked_->cancel();
+        }
+    }
+
+    /// Waits on `timer` (reader side) until it expires, is cancelled, or the link stops.
+    asio::awaitable<void> park(asio::steady_timer& timer) {
+        if (stop_requested_) {
+            co_return;
+        }
+        parked_ = &timer;
+        co_await timer.async_wait(use_tuple);
+        parked_ = nullptr;
+    }
+
+    /// Until the writer or the watchdog stops the connection (no reader: a refused CONNECT).
+    asio::awaitable<void> wait_stopped() {
+        asio::steady_timer timer(executor_, steady::time_point::max());
+        co_await park(timer);
+    }
+
+    /// The reader has ended: no more writes, no watchdog. A write in progress is cancelled
+    /// (the transport is closed if it does not end within flush_grace); returns when no
+    /// handler will touch the stream or the context any more.
+    asio::awaitable<void> finish() {
+        stop_requested_ = true;
+        finished_ = true;
+        watchdog_.cancel();
+        if (ctx_) {
+            ctx_->watchdog_timer = nullptr;
+        }
+        if (writing_) {
+            cancel_write();
+        }
+        bool aborted = false;
+        while (writing_) {
+            asio::steady_timer timer(executor_, aborted ? steady::time_point::max()
+                                                        : steady::now() + flush_grace);
+            writer_idle_ = &timer;
+            auto [ec] = co_await timer.async_wait(use_tuple);
+            writer_idle_ = nullptr;
+            if (!ec && writing_) {
+                abort_write(); // e.g. a WebSocket write that does not hear cancellation
+                aborted = true;
+            }
+        }
+        ctx_ = nullptr;
+    }
+
+    /// For a serve_connection frame that ends without finish() (an exception): handlers still
+    /// to come touch neither the context nor the stream.
+    void abandon() noexcept {
+        stop_requested_ = true;
+        finished_ = true;
+        ctx_ = nullptr;
+        try {
+            watchdog_.cancel();
+        } catch (...) { // nothing more can be done here
+        }
+    }
+
+protected:
+    /// Thread-safe: at most one on_wake is posted at a time.
+    void wake() override {
+        if (!wake_posted_.exchange(true, std::memory_order_acq_rel)) {
+            asio::post(executor_, [self = shared_from_this()] {
+                self->wake_posted_.store(false, std::memory_order_release);
+                self->on_wake();
+            });
+        }
+    }
+    void on_closing() override {
+        asio::post(executor_, [self = shared_from_this()] {
+            if (self->started_ && !self->finished_) {
+                self->bring_flush_deadline_forward();
+            }
+        });
+    }
+
+    /// Starts one write of `buffers_`; its completion calls on_written.
+    virtual void start_write() = 0;
+    /// Cancels the write in progress (terminal cancellation).
+    virtual void cancel_write() = 0;
+    /// Closes the transport under a write that ignores cancellation.
+    virtual void abort_write() = 0;
+
+    void on_written(const error_code& ec) {
+        writing_ = false;
+        batch_.clear();
+        if (finished_) {
+            if (writer_idle_) {
+                writer_idle_->cancel();
+            }
+            return;
+        }
+        if (ec) {
+            ctx_->end(describe(ec));
+            stop();
+            return;
+        }
+        if (ctx_->drained) {
+            ctx_->drained->cancel();
+        }
+        if (queued() == 0) {
+            // Going idle: an idle connection holds no buffers (take_all hands this storage
+            // to the outbox otherwise).
+            std::vector<broker::outgoing>().swap(batch_);
+        }
+        write_some();
+    }
+
+    std::vector<asio::const_buffer> buffers_;
+
+private:
+    void on_wake() {
+        if (started_ && !finished_ && !writing_) {
+            write_some();
+        }
+    }
+
+    void write_some() {
+        take_all(batch_);
+        if (batch_.empty()) {
+            std::vector<broker::outgoing>().swap(batch_);
+            std::vector<asio::const_buffer>().swap(buffers_);
+            if (closing() && !stop_requested_) {
+                // Everything queued before close() has been written.
+                if (ctx_->abort_transport) {
+                    ctx_->abort_transport(); // see connection_context::abort_transport
+                }
+                stop();
+            }
+            return;
+        }
+        // One gather write for everything queued: headers from the batch, payloads straight
+        // from the shared message buffers.
+        buffers_.clear();
+        for (const auto& o : batch_) {
+            const auto header = o.header();
+            buffers_.emplace_back(header.data(), header.size());
+            if (const auto payload = o.payload(); !payload.empty()) {
+                buffers_.emplace_back(payload.data(), payload.size());
+            }
+        }
+        writing_ = true;
+        start_write();
+    }
+
+    void bring_flush_deadline_forward() {
+        ctx_->flush_deadline = std::min(ctx_->flush_deadline, steady::now() + flush_grace);
+        watchdog_.cancel(); // re-armed at the new deadline
+    }
+
+    void arm_watchdog() {
+        watchdog_.expires_at(ctx_->next_deadline());
+        watchdog_.async_wait(
+            [self = shared_from_this()](const error_code&) { self->on_watchdog(); });
+    }
+
+    /// Ends the connection at the keep-alive (or flush) deadline; re-arms when it fired early
+    /// or was cancelled to bring the deadline forward.
+    void on_watchdog() {
+        if (finished_ || stop_requested_) {
+            return;
+        }
+        const auto now = steady::now();
+        if (now >= ctx_->flush_deadline || now >= ctx_->deadline) {
+            ctx_->end(now >= ctx_->flush_deadline ? "could not flush before closing"
+                      : ctx_->session             ? "keep-alive timeout"
+                                                  : "no CONNECT in time");
+            if (ctx_->abort_transport) {
+                ctx_->abort_transport(); // the reader may not hear its cancellation
+            }
+            stop();
+            return;
+        }
+        arm_watchdog();
+    }
+
+    asio::any_io_executor executor_;
+    asio::steady_timer watchdog_;
+    asio::cancellation_signal reader_cancel_;
+    connection_context* ctx_ = nullptr;
+    asio::steady_timer* parked_ = nullptr;      ///< a reader wait that stop() ends
+    asio::steady_timer* writer_idle_ = nullptr; ///< finish() waiting for a write to end
+    std::vector<broker::outgoing> batch_;
+    std::atomic<bool> wake_posted_{false};
+    bool started_ = false;
+    bool writing_ = false;
+    bool stop_requested_ = false;
+    bool finished_ = false;
+};
+
+/// The link of a connection over `Stream`: how to write, cancel and abort on it.
+template <class Stream>
+class stream_link final : public connection_link {
+public:
+    stream_link(Stream& stream, protocol_version v, std::string remote)
+        : connection_link(stream.get_executor(), v, std::move(remote))
+        , stream_(stream) {}
+
+private:
+    void start_write() override {
+        auto self = shared_from_this();
+        auto handler = [self = std::move(self)](const error_code& ec, std::size_t) {
+            static_cast<stream_link&>(*self).on_written(ec);
+        };
+        async_write_buffers(stream_, buffers_,
+                            asio::bind_cancellation_slot(write_cancel_.slot(), std::move(handler)));
+    }
+    void cancel_write() override { write_cancel_.emit(asio::cancellation_type::terminal); }
+    void abort_write() override { close_transport(stream_); }
+
+    Stream& stream_;
+    asio::cancellation_signal write_cancel_;
+};
 /// Runs `fn(router&)` on the router strand and waits for it.
 template <class Fn>
 asio::awaitable<void> on_router(broker_state& st, Fn fn) {
@@ -248,7 +515,7 @@ inline asio::awaitable<void> close_with_reason(connection_context& ctx, packet::
         }));
         ctx.link->close(broker::close_reason::protocol_error);
         asio::steady_timer linger(co_await asio::this_coro::executor, std::chrono::seconds(5));
-        co_await linger.async_wait(use_tuple); // the writer ends the connection first
+        co_await ctx.link->park(linger); // the writer stops the connection first
     }
 }
 
@@ -259,12 +526,9 @@ inline asio::awaitable<void> wait_until_drained(connection_context& ctx) {
     ctx.drained = &drained;
     const auto saved_deadline = ctx.deadline;
     ctx.deadline = steady::time_point::max();
-    while (ctx.link->queued() >= outbox_high_water / 2 && !ctx.link->closing()) {
-        co_await drained.async_wait(use_tuple); // the writer cancels it after each write
-        auto cs = co_await asio::this_coro::cancellation_state;
-        if (cs.cancelled() != asio::cancellation_type::none) {
-            break;
-        }
+    while (ctx.link->queued() >= outbox_high_water / 2 && !ctx.link->closing() &&
+           !ctx.link->stop_requested()) {
+        co_await ctx.link->park(drained); // the writer cancels it after each write
     }
     ctx.drained = nullptr;
     if (saved_deadline != steady::time_point::max()) {
@@ -278,7 +542,8 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
     std::size_t consumed = 0;
     unsigned posted_since_barrier = 0;
     for (;;) {
-        auto f = co_await read_frame(stream, in, consumed, st.config.max_packet_size);
+        auto f = co_await read_frame(stream, in, consumed, st.config.max_packet_size,
+                                     ctx.link->reader_slot(), ctx.link->stop_requested());
         if (!f) {
             ctx.end(describe(f.error()));
             if (f.error().category() == packet::category()) {
@@ -444,56 +709,9 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
     }
 }
 
-template <class Stream>
-asio::awaitable<void> write_loop(Stream& stream, connection_link& link, connection_context& ctx) {
-    std::vector<broker::outgoing> batch;
-    std::vector<asio::const_buffer> buffers;
-    for (;;) {
-        link.take_all(batch);
-        if (batch.empty()) {
-            if (link.closing()) {
-                // Everything queued before close() has been written.
-                if (ctx.abort_transport) {
-                    ctx.abort_transport(); // see connection_context::abort_transport
-                }
-                co_return;
-            }
-            auto [ec] = co_await link.signal.async_receive(use_tuple);
-            if (ec) {
-                co_return;
-            }
-            continue;
-        }
-        // One gather write for everything queued: headers from the batch, payloads straight
-        // from the shared message buffers.
-        buffers.clear();
-        for (const auto& o : batch) {
-            const auto header = o.header();
-            buffers.emplace_back(header.data(), header.size());
-            if (const auto payload = o.payload(); !payload.empty()) {
-                buffers.emplace_back(payload.data(), payload.size());
-            }
-        }
-        auto [ec, n] = co_await write_buffers(stream, buffers);
-        if (ec) {
-            ctx.end(describe(ec));
-            co_return;
-        }
-        batch.clear();
-        if (ctx.drained) {
-            ctx.drained->cancel();
-        }
-        if (link.queued() == 0) {
-            // Going idle: an idle connection holds no buffers.
-            std::vector<broker::outgoing>().swap(batch);
-            std::vector<asio::const_buffer>().swap(buffers);
-        }
-    }
-}
-
-/// Ends the connection at the keep-alive (or CONNECT) deadline, or when a closing link has
-/// not flushed in time. The deadlines move; the timer is re-armed when it fires early, or when
-/// the closing hook cancels it to bring the deadline forward.
+/// Before CONNECT: ends the connection at the CONNECT deadline (raced against read_connect).
+/// The deadlines move; the timer is re-armed when it fires early, or when something cancels
+/// it to bring the deadline forward.
 inline asio::awaitable<void> watchdog(connection_context& ctx) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     ctx.watchdog_timer = &timer;
@@ -568,7 +786,11 @@ template <class Stream>
 asio::awaitable<std::optional<packet::connect>> read_connect(Stream& stream, input_buffer& in,
                                                              connection_context& ctx) {
     std::size_t consumed = 0;
-    auto f = co_await read_frame(stream, in, consumed, ctx.state->config.max_packet_size);
+    // Raced against the watchdog with ||: the coroutine's own cancellation slot.
+    const auto cs = co_await asio::this_coro::cancellation_state;
+    const bool never = false;
+    auto f = co_await read_frame(stream, in, consumed, ctx.state->config.max_packet_size, cs.slot(),
+                                 never);
     if (!f) {
         ctx.end(describe(f.error()));
         co_return std::nullopt;
@@ -607,6 +829,16 @@ asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_sta
     ctx.state = state;
     const std::string& remote = info.remote_address;
     input_buffer in;
+    // Normally finish() has run when the frame ends; if an exception ends it, the link's
+    // handlers still to come must not touch ctx or the stream.
+    struct abandon_link {
+        connection_context& ctx;
+        ~abandon_link() {
+            if (ctx.link) {
+                ctx.link->abandon();
+            }
+        }
+    } guard{ctx};
 
     if constexpr (is_websocket<Stream>::value) {
         ctx.abort_transport = [&stream] { close_transport(stream); };
@@ -664,7 +896,7 @@ asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_sta
             co_return;
         }
     }
-    ctx.link = std::make_shared<connection_link>(stream.get_executor(), connect.version, remote);
+    ctx.link = std::make_shared<stream_link<Stream>>(stream, connect.version, remote);
 
     broker::attach_result attached;
     co_await on_router(*state, [&](broker::router& r) {
@@ -707,19 +939,11 @@ asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_sta
         ctx.keep_alive_window = std::chrono::milliseconds(connect.keep_alive * 1500);
         ctx.deadline =
             connect.keep_alive ? steady::now() + ctx.keep_alive_window : steady::time_point::max();
-        auto bring_deadline_forward = [&ctx] {
-            ctx.flush_deadline = std::min(ctx.flush_deadline, steady::now() + flush_grace);
-            if (ctx.watchdog_timer) {
-                ctx.watchdog_timer->cancel(); // re-armed at the new deadline
-            }
-        };
-        ctx.link->closing_hook = bring_deadline_forward;
-        if (ctx.link->closing()) {
-            bring_deadline_forward();
-        }
-        co_await (read_loop(stream, in, ctx) || write_loop(stream, *ctx.link, ctx) ||
-                  watchdog(ctx));
-        ctx.link->closing_hook = nullptr;
+        // The reader is this coroutine; the writer and the watchdog are callbacks on the
+        // link (see connection_link). Whichever ends the connection first stops the others.
+        ctx.link->start(ctx);
+        co_await read_loop(stream, in, ctx);
+        co_await ctx.link->finish();
 
         const auto why = ctx.link->reason();
         if (why == broker::close_reason::taken_over) {
@@ -758,7 +982,9 @@ asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_sta
         // Refused by the router (e.g. empty client id with clean session 0): flush the
         // CONNACK it queued, then close.
         ctx.deadline = steady::now() + std::chrono::seconds(5);
-        co_await (write_loop(stream, *ctx.link, ctx) || watchdog(ctx));
+        ctx.link->start(ctx);
+        co_await ctx.link->wait_stopped();
+        co_await ctx.link->finish();
         if (state->config.logging) {
             broker::log("INFO", "refused client_id=", client_id, " remote=", remote,
                         " reason=identifier rejected");

@@ -60,7 +60,7 @@ auto async_write_buffers(Stream& stream, const std::vector<asio::const_buffer>& 
 /// arrive (at most doubling), never to a length a peer merely declares.
 class input_buffer {
 public:
-    packet::bytes_view data() const noexcept { return {storage_.data() + begin_, end_ - begin_}; }
+    packet::bytes_view data() const noexcept { return {storage_.get() + begin_, end_ - begin_}; }
     void consume(std::size_t n) noexcept {
         begin_ += n;
         if (begin_ == end_) {
@@ -69,33 +69,46 @@ public:
     }
     /// Room to read into, making sure there is some and that `want` bytes could eventually fit.
     asio::mutable_buffer prepare(std::size_t want) {
-        if (begin_ > 0 && (end_ == storage_.size() || storage_.size() - begin_ < want)) {
-            std::memmove(storage_.data(), storage_.data() + begin_, end_ - begin_);
+        if (begin_ > 0 && (end_ == size_ || size_ - begin_ < want)) {
+            std::memmove(storage_.get(), storage_.get() + begin_, end_ - begin_);
             end_ -= begin_;
             begin_ = 0;
         }
-        if (end_ == storage_.size()) {
-            const std::size_t grown = std::max<std::size_t>(initial_size, storage_.size() * 2);
+        if (end_ == size_) {
             // Doubling only when full, from initial_size: bounded by what arrived, never by a
-            // declared length, and large enough to take several packets per read.
-            storage_.resize(grown);
+            // declared length, and large enough to take several packets per read. Storage
+            // given back comes again at the size it had (up to reuse_limit): a connection
+            // that gets one 4 KiB packet per wake-up does not grow 1 -> 2 -> 4 -> 8 KiB,
+            // copying, for each of them.
+            const std::size_t grown =
+                size_ == 0 ? std::max<std::size_t>(initial_size, last_size_) : size_ * 2;
+            std::unique_ptr<std::uint8_t[]> bigger(new std::uint8_t[grown]);
+            if (end_ > 0) {
+                std::memcpy(bigger.get(), storage_.get(), end_);
+            }
+            storage_ = std::move(bigger);
+            size_ = grown;
         }
-        return {storage_.data() + end_, storage_.size() - end_};
+        return {storage_.get() + end_, size_ - end_};
     }
     void commit(std::size_t n) noexcept { end_ += n; }
     /// Gives the storage back when nothing is buffered (before waiting on an idle socket).
     void release_if_empty() {
-        if (begin_ == end_ && !storage_.empty()) {
-            std::vector<std::uint8_t>().swap(storage_);
-            begin_ = end_ = 0;
+        if (begin_ == end_ && storage_) {
+            last_size_ = std::uint32_t(std::min(size_, reuse_limit));
+            storage_.reset();
+            size_ = begin_ = end_ = 0;
         }
     }
 
 private:
     static constexpr std::size_t initial_size = 1024;
-    std::vector<std::uint8_t> storage_;
+    static constexpr std::size_t reuse_limit = 16 * 1024;
+    std::unique_ptr<std::uint8_t[]> storage_;
+    std::size_t size_ = 0;
     std::size_t begin_ = 0;
     std::size_t end_ = 0;
+    std::uint32_t last_size_ = 0; ///< the size of the storage last given back
 };
 
 struct frame {
@@ -536,6 +549,208 @@ inline asio::awaitable<void> wait_until_drained(connection_context& ctx) {
     }
 }
 
+/// What the reader does after a packet.
+struct step {
+    enum kind_t : std::uint8_t {
+        next,  ///< read the next packet
+        end,   ///< the connection ends (DISCONNECT, a hook's verdict)
+        close, ///< protocol error: close_with_reason(why)
+        hooks, ///< the hooks see this packet first: handle_with_hooks
+    };
+    kind_t kind = next;
+    packet::reason_code why{};
+    bool posted = false; ///< something was posted to the router
+};
+
+/// Posts what a packet asks of the router to its strand, in arrival order. The reader does
+/// not wait for it (but see the barrier in read_loop).
+template <class Task>
+void post_to_router(connection_context& ctx, Task&& task) {
+    asio::post(ctx.state->strand, std::forward<Task>(task));
+}
+
+/// Handles one packet without suspending (a plain function, so that the reader's coroutine
+/// frame holds only what crosses a co_await). PUBLISH, SUBSCRIBE and UNSUBSCRIBE that hooks
+/// must see first are left to handle_with_hooks.
+inline step handle_packet(connection_context& ctx, const frame& f) {
+    broker_state& st = *ctx.state;
+    using packet::packet_type;
+    const auto type = f.header.type;
+    if ((type == packet_type::publish && st.hooks.has(broker::hook_publish)) ||
+        (type == packet_type::subscribe &&
+         (st.hooks.has(broker::hook_subscribe) || st.hooks.has(broker::hook_subscribed))) ||
+        (type == packet_type::unsubscribe &&
+         (st.hooks.has(broker::hook_unsubscribe) || st.hooks.has(broker::hook_unsubscribed)))) {
+        return {step::hooks};
+    }
+    auto decoded = packet::decode(f.header, f.body, ctx.version);
+    if (!decoded) {
+        ctx.end(describe(decoded.error()));
+        return {step::close, reason_for(errc(decoded.error().value()))};
+    }
+    auto* link = ctx.link.get();
+    auto& session = ctx.session;
+    switch (type_of(*decoded)) {
+    case packet_type::publish:
+        post_to_router(ctx, [&st, session, link,
+                             p = std::move(std::get<packet::publish>(*decoded))]() mutable {
+            st.core.on_publish(*session, link, std::move(p), steady::now(), true);
+        });
+        return {step::next, {}, true};
+    case packet_type::puback: {
+        const auto id = std::get<packet::puback>(*decoded).packet_id;
+        post_to_router(ctx, [&st, session, link, id] {
+            st.core.on_puback(*session, link, id, steady::now());
+        });
+        return {step::next, {}, true};
+    }
+    case packet_type::pubrec: {
+        const auto id = std::get<packet::pubrec>(*decoded).packet_id;
+        post_to_router(ctx, [&st, session, link, id] {
+            st.core.on_pubrec(*session, link, id, steady::now());
+        });
+        return {step::next, {}, true};
+    }
+    case packet_type::pubrel: {
+        const auto id = std::get<packet::pubrel>(*decoded).packet_id;
+        post_to_router(ctx, [&st, session, link, id] { st.core.on_pubrel(*session, link, id); });
+        return {step::next, {}, true};
+    }
+    case packet_type::pubcomp: {
+        const auto id = std::get<packet::pubcomp>(*decoded).packet_id;
+        post_to_router(ctx, [&st, session, link, id] {
+            st.core.on_pubcomp(*session, link, id, steady::now());
+        });
+        return {step::next, {}, true};
+    }
+    case packet_type::subscribe:
+        post_to_router(ctx, [&st, session, link,
+                             p = std::move(std::get<packet::subscribe>(*decoded))]() mutable {
+            st.core.on_subscribe(*session, link, std::move(p), steady::now(), wall::now(), {});
+        });
+        return {step::next, {}, true};
+    case packet_type::unsubscribe:
+        post_to_router(ctx, [&st, session, link,
+                             p = std::move(std::get<packet::unsubscribe>(*decoded))]() mutable {
+            st.core.on_unsubscribe(*session, link, std::move(p), {});
+        });
+        return {step::next, {}, true};
+    case packet_type::pingreq:
+        ctx.link->push(broker::make_outgoing([&](std::string& out) {
+            packet::encode(packet::pingresp{}, ctx.version, out); // [MQTT-3.12.4-1]
+        }));
+        return {step::next};
+    case packet_type::disconnect:
+        ctx.clean_disconnect = true; // [MQTT-3.14.4-3] the will is discarded
+        if (ctx.version == protocol_version::v5 &&
+            std::get<packet::disconnect>(*decoded).reason ==
+                packet::reason_code::disconnect_with_will_message) {
+            ctx.clean_disconnect = false;
+        }
+        ctx.end("client disconnected");
+        return {step::end};
+    case packet_type::connect:
+        ctx.end("protocol error: second CONNECT"); // [MQTT-3.1.0-2]
+        return {step::close, packet::reason_code::protocol_error};
+    default:
+        // CONNACK, SUBACK, UNSUBACK, PINGRESP, AUTH: only a server sends these.
+        ctx.end(std::string("protocol error: unexpected ") + packet::to_string(type_of(*decoded)));
+        return {step::close, packet::reason_code::protocol_error};
+    }
+}
+
+/// PUBLISH, SUBSCRIBE and UNSUBSCRIBE when hooks must see them first. The reader waits for
+/// the hooks: the next packet is not read before they have answered, so order is kept.
+inline asio::awaitable<step> handle_with_hooks(connection_context& ctx, const frame& f) {
+    broker_state& st = *ctx.state;
+    auto decoded = packet::decode(f.header, f.body, ctx.version);
+    if (!decoded) {
+        ctx.end(describe(decoded.error()));
+        co_return step{step::close, reason_for(errc(decoded.error().value()))};
+    }
+    auto* link = ctx.link.get();
+    auto session = ctx.session;
+    switch (type_of(*decoded)) {
+    case packet::packet_type::publish: {
+        auto& publish = std::get<packet::publish>(*decoded);
+        const auto v = co_await st.hooks.publish(*ctx.client, publish);
+        if (v == broker::publish_verdict::disconnect) {
+            ctx.end("disconnected by an on_publish hook"); // [MQTT-3.3.5-2]
+            co_return step{step::end};
+        }
+        const bool deliver = v != broker::publish_verdict::drop;
+        auto task = [&st, session, link, deliver, p = std::move(publish)]() mutable {
+            st.core.on_publish(*session, link, std::move(p), steady::now(), deliver);
+        };
+        post_to_router(ctx, std::move(task));
+        co_return step{step::next, {}, true};
+    }
+    case packet::packet_type::subscribe: {
+        auto& subscribe = std::get<packet::subscribe>(*decoded);
+        // Access control first.
+        std::vector<std::optional<packet::qos>> grants;
+        if (st.hooks.has(broker::hook_subscribe)) {
+            for (const auto& sub : subscribe.subscriptions) {
+                const auto v = co_await st.hooks.subscribe(*ctx.client, sub);
+                grants.push_back(v.decision == broker::verdict::deny
+                                     ? std::nullopt
+                                     : std::optional<packet::qos>(v.max_qos));
+            }
+        }
+        std::vector<packet::subscription> made;
+        if (st.hooks.has(broker::hook_subscribed)) {
+            for (std::size_t i = 0; i < subscribe.subscriptions.size(); ++i) {
+                if (grants.empty() || grants[i]) {
+                    made.push_back(subscribe.subscriptions[i]);
+                    if (!grants.empty()) {
+                        made.back().max_qos = std::min(made.back().max_qos, *grants[i]);
+                    }
+                }
+            }
+        }
+        auto task = [&st, session, link, grants, p = std::move(subscribe)]() mutable {
+            st.core.on_subscribe(*session, link, std::move(p), steady::now(), wall::now(),
+                                 std::move(grants));
+        };
+        post_to_router(ctx, std::move(task));
+        for (const auto& sub : made) {
+            co_await st.hooks.subscribed(*ctx.client, sub);
+        }
+        co_return step{step::next, {}, true};
+    }
+    case packet::packet_type::unsubscribe: {
+        auto& unsubscribe = std::get<packet::unsubscribe>(*decoded);
+        std::vector<bool> kept;
+        if (st.hooks.has(broker::hook_unsubscribe)) {
+            for (const auto& filter : unsubscribe.filters) {
+                kept.push_back(co_await st.hooks.unsubscribe(*ctx.client, filter) ==
+                               broker::verdict::deny);
+            }
+        }
+        std::vector<std::string> removed;
+        if (st.hooks.has(broker::hook_unsubscribed)) {
+            for (std::size_t i = 0; i < unsubscribe.filters.size(); ++i) {
+                if (kept.empty() || !kept[i]) {
+                    removed.push_back(unsubscribe.filters[i]);
+                }
+            }
+        }
+        auto task = [&st, session, link, kept, p = std::move(unsubscribe)]() mutable {
+            st.core.on_unsubscribe(*session, link, std::move(p), std::move(kept));
+        };
+        post_to_router(ctx, std::move(task));
+        for (const auto& filter : removed) {
+            co_await st.hooks.unsubscribed(*ctx.client, filter);
+        }
+        co_return step{step::next, {}, true};
+    }
+    default:
+        co_return step{step::next}; // not reached: handle_packet handles the others
+    }
+}
+
+/// The reader: this frame holds only what crosses a co_await (the packet switch is in
+/// handle_packet).
 template <class Stream>
 asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_context& ctx) {
     broker_state& st = *ctx.state;
@@ -554,152 +769,20 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
         if (ctx.keep_alive_window.count() > 0) {
             ctx.deadline = steady::now() + ctx.keep_alive_window; // [MQTT-3.1.2-24]
         }
-        auto decoded = packet::decode(f->header, f->body, ctx.version);
-        if (!decoded) {
-            ctx.end(describe(decoded.error()));
-            co_await close_with_reason(ctx, reason_for(errc(decoded.error().value())));
+        auto next = handle_packet(ctx, *f);
+        if (next.kind == step::hooks) {
+            next = co_await handle_with_hooks(ctx, *f);
+        }
+        if (next.kind == step::end) {
             co_return;
         }
-
-        // Everything that needs the router is posted to its strand in arrival order; the
-        // reader does not wait for it, except every so often (below) so that a fast
-        // publisher cannot pile up unbounded work in front of the router.
-        auto* link = ctx.link.get();
-        auto session = ctx.session;
-        bool posted = true;
-        switch (type_of(*decoded)) {
-        case packet::packet_type::publish: {
-            auto& publish = std::get<packet::publish>(*decoded);
-            bool deliver = true;
-            if (st.hooks.has(broker::hook_publish)) {
-                const auto v = co_await st.hooks.publish(*ctx.client, publish);
-                if (v == broker::publish_verdict::disconnect) {
-                    ctx.end("disconnected by an on_publish hook"); // [MQTT-3.3.5-2]
-                    co_return;
-                }
-                deliver = v != broker::publish_verdict::drop;
-            }
-            auto task = [&st, session, link, deliver, p = std::move(publish)]() mutable {
-                st.core.on_publish(*session, link, std::move(p), steady::now(), deliver);
-            };
-            asio::post(st.strand, std::move(task));
-            break;
-        }
-        case packet::packet_type::puback: {
-            const auto id = std::get<packet::puback>(*decoded).packet_id;
-            asio::post(st.strand, [&st, session, link, id] {
-                st.core.on_puback(*session, link, id, steady::now());
-            });
-            break;
-        }
-        case packet::packet_type::pubrec: {
-            const auto id = std::get<packet::pubrec>(*decoded).packet_id;
-            asio::post(st.strand, [&st, session, link, id] {
-                st.core.on_pubrec(*session, link, id, steady::now());
-            });
-            break;
-        }
-        case packet::packet_type::pubrel: {
-            const auto id = std::get<packet::pubrel>(*decoded).packet_id;
-            asio::post(st.strand,
-                       [&st, session, link, id] { st.core.on_pubrel(*session, link, id); });
-            break;
-        }
-        case packet::packet_type::pubcomp: {
-            const auto id = std::get<packet::pubcomp>(*decoded).packet_id;
-            asio::post(st.strand, [&st, session, link, id] {
-                st.core.on_pubcomp(*session, link, id, steady::now());
-            });
-            break;
-        }
-        case packet::packet_type::subscribe: {
-            auto& subscribe = std::get<packet::subscribe>(*decoded);
-            // Access control first (the reader waits: the next packet is not read before the
-            // hooks have answered, so order is kept).
-            std::vector<std::optional<packet::qos>> grants;
-            if (st.hooks.has(broker::hook_subscribe)) {
-                for (const auto& sub : subscribe.subscriptions) {
-                    const auto v = co_await st.hooks.subscribe(*ctx.client, sub);
-                    grants.push_back(v.decision == broker::verdict::deny
-                                         ? std::nullopt
-                                         : std::optional<packet::qos>(v.max_qos));
-                }
-            }
-            std::vector<packet::subscription> made;
-            if (st.hooks.has(broker::hook_subscribed)) {
-                for (std::size_t i = 0; i < subscribe.subscriptions.size(); ++i) {
-                    if (grants.empty() || grants[i]) {
-                        made.push_back(subscribe.subscriptions[i]);
-                        if (!grants.empty()) {
-                            made.back().max_qos = std::min(made.back().max_qos, *grants[i]);
-                        }
-                    }
-                }
-            }
-            auto task = [&st, session, link, grants, p = std::move(subscribe)]() mutable {
-                st.core.on_subscribe(*session, link, std::move(p), steady::now(), wall::now(),
-                                     std::move(grants));
-            };
-            asio::post(st.strand, std::move(task));
-            for (const auto& sub : made) {
-                co_await st.hooks.subscribed(*ctx.client, sub);
-            }
-            break;
-        }
-        case packet::packet_type::unsubscribe: {
-            auto& unsubscribe = std::get<packet::unsubscribe>(*decoded);
-            std::vector<bool> kept;
-            if (st.hooks.has(broker::hook_unsubscribe)) {
-                for (const auto& filter : unsubscribe.filters) {
-                    kept.push_back(co_await st.hooks.unsubscribe(*ctx.client, filter) ==
-                                   broker::verdict::deny);
-                }
-            }
-            std::vector<std::string> removed;
-            if (st.hooks.has(broker::hook_unsubscribed)) {
-                for (std::size_t i = 0; i < unsubscribe.filters.size(); ++i) {
-                    if (kept.empty() || !kept[i]) {
-                        removed.push_back(unsubscribe.filters[i]);
-                    }
-                }
-            }
-            auto task = [&st, session, link, kept, p = std::move(unsubscribe)]() mutable {
-                st.core.on_unsubscribe(*session, link, std::move(p), std::move(kept));
-            };
-            asio::post(st.strand, std::move(task));
-            for (const auto& filter : removed) {
-                co_await st.hooks.unsubscribed(*ctx.client, filter);
-            }
-            break;
-        }
-        case packet::packet_type::pingreq: {
-            ctx.link->push(broker::make_outgoing([&](std::string& out) {
-                packet::encode(packet::pingresp{}, ctx.version, out); // [MQTT-3.12.4-1]
-            }));
-            posted = false;
-            break;
-        }
-        case packet::packet_type::disconnect:
-            ctx.clean_disconnect = true; // [MQTT-3.14.4-3] the will is discarded
-            if (ctx.version == protocol_version::v5 &&
-                std::get<packet::disconnect>(*decoded).reason ==
-                    packet::reason_code::disconnect_with_will_message) {
-                ctx.clean_disconnect = false;
-            }
-            ctx.end("client disconnected");
-            co_return;
-        case packet::packet_type::connect:
-            ctx.end("protocol error: second CONNECT"); // [MQTT-3.1.0-2]
-            co_await close_with_reason(ctx, packet::reason_code::protocol_error);
-            co_return;
-        default:
-            // CONNACK, SUBACK, UNSUBACK, PINGRESP, AUTH: only a server sends these.
-            ctx.end(std::string("protocol error: unexpected ") +
-                    packet::to_string(type_of(*decoded)));
-            co_await close_with_reason(ctx, packet::reason_code::protocol_error);
+        if (next.kind == step::close) {
+            co_await close_with_reason(ctx, next.why);
             co_return;
         }
-        if (posted && ++posted_since_barrier >= 128) {
+        // Every so often the reader waits for the router, so that a fast publisher cannot
+        // pile up unbounded work in front of it.
+        if (next.posted && ++posted_since_barrier >= 128) {
             posted_since_barrier = 0;
             co_await on_router(st, [](broker::router&) {}); // the router has caught up
         }
@@ -819,6 +902,149 @@ asio::awaitable<std::optional<packet::connect>> read_connect(Stream& stream, inp
     co_return std::move(*c);
 }
 
+/// Phase 1: CONNECT within connect_timeout seconds (or until the server stops), the connect
+/// hooks, attach to the router. Returns true when there is a session to serve; false when
+/// the connection was refused (the CONNACK saying so is written). Its own coroutine, so that
+/// the CONNECT packet and what attaching needs do not stay in the frame of a connection for
+/// as long as it lives.
+template <class Stream>
+asio::awaitable<bool> open_session(Stream& stream, input_buffer& in, connection_context& ctx,
+                                   const connection_info& info) {
+    broker_state& st = *ctx.state;
+    const std::string& remote = info.remote_address;
+    ctx.deadline = steady::now() + std::chrono::seconds(st.config.connect_timeout);
+    auto first = co_await (read_connect(stream, in, ctx) || watchdog(ctx) || wait_for_stop(st));
+    if (first.index() != 0 || !std::get<0>(first)) {
+        if (first.index() == 2) {
+            ctx.end("server stopping");
+        }
+        if (st.config.logging) {
+            broker::log("INFO", "refused remote=", remote, " reason=", ctx.end_reason,
+                        info.log_suffix());
+        }
+        co_return false;
+    }
+    packet::connect connect = std::move(*std::get<0>(first));
+    if (info.username_from_certificate) {
+        connect.username = info.certificate_username; // the certificate wins over CONNECT
+    }
+    ctx.version = connect.version;
+    auto client = std::make_shared<broker::client_info>();
+    client->client_id = connect.client_id;
+    client->username = connect.username;
+    client->remote_address = remote;
+    client->transport = info.transport;
+    client->version = connect.version;
+    client->clean_session = connect.clean_start;
+    client->keep_alive = connect.keep_alive;
+    ctx.client = client;
+    if (st.hooks.has(broker::hook_connect)) {
+        // Authentication: the plugins may take their time (bounded by hook_timeout_ms).
+        const auto v = co_await st.hooks.connect(*client, connect.password);
+        if (v.decision == broker::verdict::deny) {
+            if (st.config.logging) {
+                broker::log("INFO", "refused client_id=", connect.client_id, " remote=", remote,
+                            " reason=denied by an on_connect hook (code ", int(v.code), ")",
+                            info.log_suffix());
+            }
+            co_await refuse(stream, connect.version, connack_code(v.code, connect.version));
+            co_return false;
+        }
+    }
+    ctx.link = std::make_shared<stream_link<Stream>>(stream, connect.version, remote);
+
+    broker::attach_result attached;
+    co_await on_router(st, [&](broker::router& r) {
+        attached = r.attach(connect, ctx.link, steady::now(), wall::now());
+    });
+    if (st.stopping) {
+        // Attached after the stop closed every link: close this one too.
+        ctx.link->close(broker::close_reason::server_stopping);
+    }
+    ctx.session = attached.attached;
+    if (!attached.assigned_client_id.empty()) {
+        client->client_id = attached.assigned_client_id;
+    }
+    const std::string& client_id = client->client_id;
+    if (attached.taken_over_will) {
+        // The connection this one took over ended without DISCONNECT [MQTT-3.1.2-8].
+        co_await publish_will(st, *client, std::move(*attached.taken_over_will), nullptr);
+    }
+    if (attached.previous_session_ended && st.hooks.has(broker::hook_session_terminated)) {
+        co_await st.hooks.session_terminated(client_id, broker::session_end::taken_over);
+    }
+    if (!ctx.session) {
+        // Refused by the router (e.g. empty client id with clean session 0): flush the
+        // CONNACK it queued, then close.
+        ctx.deadline = steady::now() + std::chrono::seconds(5);
+        ctx.link->start(ctx);
+        co_await ctx.link->wait_stopped();
+        co_await ctx.link->finish();
+        if (st.config.logging) {
+            broker::log("INFO", "refused client_id=", client_id, " remote=", remote,
+                        " reason=identifier rejected");
+        }
+        co_return false;
+    }
+    if (st.hooks.has(broker::hook_connected)) {
+        co_await st.hooks.connected(*client);
+    }
+    if (attached.session_present && st.hooks.has(broker::hook_session_resumed)) {
+        co_await st.hooks.session_resumed(*client);
+    } else if (!attached.session_present && st.hooks.has(broker::hook_session_created)) {
+        co_await st.hooks.session_created(*client);
+    }
+    if (st.config.logging) {
+        broker::log("INFO", "connected client_id=", client_id, " remote=", remote,
+                    " version=", int(connect.version), " clean_session=", connect.clean_start,
+                    " keep_alive=", connect.keep_alive,
+                    " session_present=", attached.session_present, info.log_suffix());
+    }
+    // A keep-alive of 0 switches the mechanism off [MQTT-3.1.2-24].
+    ctx.keep_alive_window = std::chrono::milliseconds(connect.keep_alive * 1500);
+    ctx.deadline =
+        connect.keep_alive ? steady::now() + ctx.keep_alive_window : steady::time_point::max();
+    co_return true;
+}
+
+/// Phase 3: detach from the router (the will, the session's end), the close hooks.
+inline asio::awaitable<void> close_session(connection_context& ctx) {
+    broker_state& st = *ctx.state;
+    const auto why = ctx.link->reason();
+    if (why == broker::close_reason::taken_over) {
+        ctx.end_reason = "taken over";
+    } else if (why == broker::close_reason::server_stopping) {
+        ctx.end_reason = "server stopping";
+    } else if (why == broker::close_reason::kicked) {
+        ctx.end_reason = "disconnected by operator";
+    } else if (ctx.end_reason.empty()) {
+        ctx.end_reason = "connection closed";
+    }
+    ctx.link->close(broker::close_reason::none); // no more pushes
+    // [MQTT-3.1.2-8] the will goes out unless the client said DISCONNECT.
+    const bool with_will = !ctx.clean_disconnect && why != broker::close_reason::server_stopping;
+    auto session = ctx.session;
+    auto* link = ctx.link.get();
+    broker::detach_result ended;
+    co_await on_router(st, [&](broker::router& r) {
+        ended = r.detach(session, link, with_will, steady::now(), wall::now());
+    });
+    const auto& client = *ctx.client;
+    if (ended.will) {
+        co_await publish_will(st, client, std::move(*ended.will), session.get());
+    }
+    if (ended.session_ended && st.hooks.has(broker::hook_session_terminated)) {
+        co_await st.hooks.session_terminated(client.client_id, broker::session_end::normal);
+    }
+    if (st.config.logging) {
+        broker::log("INFO", "disconnected client_id=", client.client_id,
+                    " remote=", client.remote_address, " reason=", ctx.end_reason);
+    }
+    if (st.hooks.has(broker::hook_close)) {
+        co_await st.hooks.closed(client, ctx.end_reason);
+    }
+}
+
 } // namespace detail
 
 template <class Stream>
@@ -826,8 +1052,7 @@ asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_sta
                                        connection_info info) {
     using namespace detail;
     connection_context ctx;
-    ctx.state = state;
-    const std::string& remote = info.remote_address;
+    ctx.state = std::move(state);
     input_buffer in;
     // Normally finish() has run when the frame ends; if an exception ends it, the link's
     // handlers still to come must not touch ctx or the stream.
@@ -854,141 +1079,14 @@ asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_sta
         });
     }
 
-    // Phase 1: CONNECT within connect_timeout seconds, or until the server stops.
-    ctx.deadline = steady::now() + std::chrono::seconds(state->config.connect_timeout);
-    auto first = co_await (read_connect(stream, in, ctx) || watchdog(ctx) || wait_for_stop(*state));
-    if (first.index() != 0 || !std::get<0>(first)) {
-        if (first.index() == 2) {
-            ctx.end("server stopping");
-        }
-        if (state->config.logging) {
-            broker::log("INFO", "refused remote=", remote, " reason=", ctx.end_reason,
-                        info.log_suffix());
-        }
-        close_transport(stream);
-        co_return;
-    }
-    packet::connect connect = std::move(*std::get<0>(first));
-    if (info.username_from_certificate) {
-        connect.username = info.certificate_username; // the certificate wins over CONNECT
-    }
-    ctx.version = connect.version;
-    auto client = std::make_shared<broker::client_info>();
-    client->client_id = connect.client_id;
-    client->username = connect.username;
-    client->remote_address = remote;
-    client->transport = info.transport;
-    client->version = connect.version;
-    client->clean_session = connect.clean_start;
-    client->keep_alive = connect.keep_alive;
-    ctx.client = client;
-    if (state->hooks.has(broker::hook_connect)) {
-        // Authentication: the plugins may take their time (bounded by hook_timeout_ms).
-        const auto v = co_await state->hooks.connect(*client, connect.password);
-        if (v.decision == broker::verdict::deny) {
-            if (state->config.logging) {
-                broker::log("INFO", "refused client_id=", connect.client_id, " remote=", remote,
-                            " reason=denied by an on_connect hook (code ", int(v.code), ")",
-                            info.log_suffix());
-            }
-            co_await refuse(stream, connect.version, connack_code(v.code, connect.version));
-            close_transport(stream);
-            co_return;
-        }
-    }
-    ctx.link = std::make_shared<stream_link<Stream>>(stream, connect.version, remote);
-
-    broker::attach_result attached;
-    co_await on_router(*state, [&](broker::router& r) {
-        attached = r.attach(connect, ctx.link, steady::now(), wall::now());
-    });
-    if (state->stopping) {
-        // Attached after the stop closed every link: close this one too.
-        ctx.link->close(broker::close_reason::server_stopping);
-    }
-    ctx.session = attached.attached;
-    const std::string client_id =
-        attached.assigned_client_id.empty() ? connect.client_id : attached.assigned_client_id;
-    client->client_id = client_id;
-    if (attached.taken_over_will) {
-        // The connection this one took over ended without DISCONNECT [MQTT-3.1.2-8].
-        co_await publish_will(*state, *client, std::move(*attached.taken_over_will), nullptr);
-    }
-    if (attached.previous_session_ended && state->hooks.has(broker::hook_session_terminated)) {
-        co_await state->hooks.session_terminated(client_id, broker::session_end::taken_over);
-    }
-    if (ctx.session) {
-        if (state->hooks.has(broker::hook_connected)) {
-            co_await state->hooks.connected(*client);
-        }
-        if (attached.session_present && state->hooks.has(broker::hook_session_resumed)) {
-            co_await state->hooks.session_resumed(*client);
-        } else if (!attached.session_present && state->hooks.has(broker::hook_session_created)) {
-            co_await state->hooks.session_created(*client);
-        }
-    }
-
-    if (ctx.session) {
-        if (state->config.logging) {
-            broker::log("INFO", "connected client_id=", client_id, " remote=", remote,
-                        " version=", int(connect.version), " clean_session=", connect.clean_start,
-                        " keep_alive=", connect.keep_alive,
-                        " session_present=", attached.session_present, info.log_suffix());
-        }
-        // Phase 2: serve. A keep-alive of 0 switches the mechanism off [MQTT-3.1.2-24].
-        ctx.keep_alive_window = std::chrono::milliseconds(connect.keep_alive * 1500);
-        ctx.deadline =
-            connect.keep_alive ? steady::now() + ctx.keep_alive_window : steady::time_point::max();
-        // The reader is this coroutine; the writer and the watchdog are callbacks on the
-        // link (see connection_link). Whichever ends the connection first stops the others.
+    if (co_await open_session(stream, in, ctx, info)) {
+        // Phase 2: serve. The reader is this coroutine; the writer and the watchdog are
+        // callbacks on the link (see connection_link). Whichever ends the connection first
+        // stops the others.
         ctx.link->start(ctx);
         co_await read_loop(stream, in, ctx);
         co_await ctx.link->finish();
-
-        const auto why = ctx.link->reason();
-        if (why == broker::close_reason::taken_over) {
-            ctx.end_reason = "taken over";
-        } else if (why == broker::close_reason::server_stopping) {
-            ctx.end_reason = "server stopping";
-        } else if (why == broker::close_reason::kicked) {
-            ctx.end_reason = "disconnected by operator";
-        } else if (ctx.end_reason.empty()) {
-            ctx.end_reason = "connection closed";
-        }
-        ctx.link->close(broker::close_reason::none); // no more pushes
-        // [MQTT-3.1.2-8] the will goes out unless the client said DISCONNECT.
-        const bool with_will =
-            !ctx.clean_disconnect && why != broker::close_reason::server_stopping;
-        auto session = ctx.session;
-        auto* link = ctx.link.get();
-        broker::detach_result ended;
-        co_await on_router(*state, [&](broker::router& r) {
-            ended = r.detach(session, link, with_will, steady::now(), wall::now());
-        });
-        if (ended.will) {
-            co_await publish_will(*state, *client, std::move(*ended.will), session.get());
-        }
-        if (ended.session_ended && state->hooks.has(broker::hook_session_terminated)) {
-            co_await state->hooks.session_terminated(client_id, broker::session_end::normal);
-        }
-        if (state->config.logging) {
-            broker::log("INFO", "disconnected client_id=", client_id, " remote=", remote,
-                        " reason=", ctx.end_reason);
-        }
-        if (state->hooks.has(broker::hook_close)) {
-            co_await state->hooks.closed(*client, ctx.end_reason);
-        }
-    } else {
-        // Refused by the router (e.g. empty client id with clean session 0): flush the
-        // CONNACK it queued, then close.
-        ctx.deadline = steady::now() + std::chrono::seconds(5);
-        ctx.link->start(ctx);
-        co_await ctx.link->wait_stopped();
-        co_await ctx.link->finish();
-        if (state->config.logging) {
-            broker::log("INFO", "refused client_id=", client_id, " remote=", remote,
-                        " reason=identifier rejected");
-        }
+        co_await close_session(ctx);
     }
     close_transport(stream);
 }

@@ -170,6 +170,25 @@ read_frame(Stream& stream, input_buffer& in, std::size_t& consumed, std::uint32_
     }
 }
 
+/// The next complete packet already in `in` (after consuming the `consumed` bytes of the
+/// previous one), or nullopt with `want` set to how many bytes would make progress.
+inline packet::result<std::optional<frame>> next_frame(input_buffer& in, std::size_t& consumed,
+                                                       std::uint32_t max_size, std::size_t& want) {
+    in.consume(consumed);
+    consumed = 0;
+    auto header = packet::parse_fixed_header(in.data(), max_size);
+    if (!header) {
+        return header.error();
+    }
+    if (*header && in.data().size() >= (*header)->packet_size()) {
+        const auto& h = **header;
+        consumed = h.packet_size();
+        return std::optional<frame>(frame{h, in.data().subspan(h.size, h.remaining_length)});
+    }
+    want = *header ? (*header)->packet_size() : in.data().size() + 1;
+    return std::optional<frame>();
+}
+
 class connection_link;
 
 /// Everything a connection's reader, writer and watchdog share; lives in serve_connection's
@@ -750,15 +769,55 @@ inline asio::awaitable<step> handle_with_hooks(connection_context& ctx, const fr
 }
 
 /// The reader: this frame holds only what crosses a co_await (the packet switch is in
-/// handle_packet).
+/// handle_packet), and the socket I/O is inline (read_frame's, minus a coroutine frame per
+/// packet): an idle connection's reader is this one frame.
 template <class Stream>
 asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_context& ctx) {
     broker_state& st = *ctx.state;
+    const bool& stopped = ctx.link->stop_requested();
     std::size_t consumed = 0;
     unsigned posted_since_barrier = 0;
     for (;;) {
-        auto f = co_await read_frame(stream, in, consumed, st.config.max_packet_size,
-                                     ctx.link->reader_slot(), ctx.link->stop_requested());
+        std::size_t want = 0;
+        auto f = next_frame(in, consumed, st.config.max_packet_size, want);
+        if (f && !*f) {
+            // Not a whole packet yet: read more. Waits are bound to the link's reader slot
+            // (cleared after each) and none starts once the link has stopped (see read_frame).
+            error_code ec;
+            auto slot = ctx.link->reader_slot();
+            if constexpr (std::is_same_v<Stream, tcp::socket>) {
+                if (in.data().empty() && !stopped) {
+                    // An idle connection waits without a buffer: readiness first, then read.
+                    in.release_if_empty();
+                    auto [wait_ec] = co_await stream.async_wait(
+                        tcp::socket::wait_read, asio::bind_cancellation_slot(slot, use_tuple));
+                    slot.clear();
+                    ec = wait_ec;
+                }
+            }
+            if (!ec && stopped) {
+                ec = asio::error::operation_aborted;
+            }
+            if (!ec) {
+                auto space = in.prepare(want);
+                auto [read_ec, n] = co_await stream.async_read_some(
+                    space, asio::bind_cancellation_slot(slot, use_tuple));
+                slot.clear();
+                ec = read_ec;
+                if constexpr (is_websocket<Stream>::value) {
+                    if (!ec && stream.got_text()) {
+                        // [MQTT-6.0.0-1] MQTT travels in binary frames; a text frame closes.
+                        ec = boost::system::errc::make_error_code(
+                            boost::system::errc::protocol_error);
+                    }
+                }
+                if (!ec) {
+                    in.commit(n);
+                    continue;
+                }
+            }
+            f = ec;
+        }
         if (!f) {
             ctx.end(describe(f.error()));
             if (f.error().category() == packet::category()) {
@@ -769,9 +828,10 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
         if (ctx.keep_alive_window.count() > 0) {
             ctx.deadline = steady::now() + ctx.keep_alive_window; // [MQTT-3.1.2-24]
         }
-        auto next = handle_packet(ctx, *f);
+        const frame& received = **f;
+        auto next = handle_packet(ctx, received);
         if (next.kind == step::hooks) {
-            next = co_await handle_with_hooks(ctx, *f);
+            next = co_await handle_with_hooks(ctx, received);
         }
         if (next.kind == step::end) {
             co_return;

@@ -433,7 +433,7 @@ void router::retry_overdue(steady_time now) {
 
 namespace {
 template <class Pred>
-std::deque<inflight_message>::iterator find_inflight(session& s, std::uint16_t id, Pred pred) {
+auto find_inflight(session& s, std::uint16_t id, Pred pred) {
     return std::find_if(s.inflight.begin(), s.inflight.end(), [&](const inflight_message& e) {
         return e.packet_id == id && pred(e.state);
     });

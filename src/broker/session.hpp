@@ -7,9 +7,10 @@
 
 #include <coromq/packet/types.hpp>
 
+#include <boost/container/deque.hpp>
+
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -71,8 +72,8 @@ struct session {
     wall_time offline_at{};
 
     std::map<std::string, session_subscription, std::less<>> subscriptions;
-    std::deque<inflight_message> inflight;
-    std::deque<queued_message> queue;
+    boost::container::deque<inflight_message> inflight; // allocates nothing while empty
+    boost::container::deque<queued_message> queue;
     std::unordered_set<std::uint16_t> awaiting_pubrel; ///< incoming QoS 2 ids [MQTT-4.3.3-2]
     std::uint16_t next_packet_id = 1;
     std::uint64_t dropped = 0; ///< messages dropped because a queue was full

@@ -13,10 +13,12 @@
 // Not thread-safe: both live on the router's strand.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace coromq::broker {
@@ -36,6 +38,15 @@ void for_each_level(std::string_view topic, F&& f) {
         start = slash + 1;
     }
 }
+
+/// Hashes std::string and std::string_view alike, so that a level is looked up without
+/// building a string.
+struct level_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+        return std::hash<std::string_view>{}(s);
+    }
+};
 } // namespace detail
 
 /// Subscriptions by filter. `Entry` is what a subscription carries; `Key` identifies the
@@ -46,15 +57,8 @@ public:
     /// Adds or replaces `key`'s subscription to `filter`. Returns true when it is new.
     bool insert(std::string_view filter, Key key, Entry entry) {
         node* n = &root_;
-        detail::for_each_level(filter, [&](std::string_view level, bool) {
-            auto it = n->children.find(level);
-            if (it == n->children.end()) {
-                it = n->children.emplace(std::string(level), std::make_unique<node>()).first;
-                it->second->parent = n;
-                it->second->level = it->first;
-            }
-            n = it->second.get();
-        });
+        detail::for_each_level(
+            filter, [&](std::string_view level, bool) { n = &child_or_make(*n, level); });
         for (auto& s : n->subscribers) {
             if (s.first == key) {
                 s.second = std::move(entry);
@@ -74,12 +78,8 @@ public:
             if (!found) {
                 return;
             }
-            auto it = n->children.find(level);
-            if (it == n->children.end()) {
-                found = false;
-                return;
-            }
-            n = it->second.get();
+            n = child(*n, level);
+            found = n != nullptr;
         });
         if (!found) {
             return false;
@@ -109,12 +109,56 @@ public:
     std::size_t size() const noexcept { return size_; }
 
 private:
+    /// The wildcard levels have their own slots, so matching a level costs one hashed
+    /// lookup of the name (and none when a node has no named children) plus two pointer tests.
     struct node {
-        std::map<std::string, std::unique_ptr<node>, std::less<>> children;
+        std::unordered_map<std::string, std::unique_ptr<node>, detail::level_hash,
+                           std::equal_to<>>
+            children;               ///< named levels
+        std::unique_ptr<node> plus; ///< "+"
+        std::unique_ptr<node> hash; ///< "#"
         std::vector<std::pair<Key, Entry>> subscribers;
         node* parent = nullptr;
-        std::string_view level; ///< this node's key in its parent's map
+        std::string_view level; ///< this node's key in its parent (or "+", "#")
     };
+
+    static node* child(const node& n, std::string_view level) {
+        if (level == "+") {
+            return n.plus.get();
+        }
+        if (level == "#") {
+            return n.hash.get();
+        }
+        if (n.children.empty()) {
+            return nullptr;
+        }
+        const auto it = n.children.find(level);
+        return it == n.children.end() ? nullptr : it->second.get();
+    }
+
+    static node& child_or_make(node& n, std::string_view level) {
+        std::unique_ptr<node>* slot = nullptr;
+        if (level == "+") {
+            slot = &n.plus;
+        } else if (level == "#") {
+            slot = &n.hash;
+        }
+        if (slot) {
+            if (!*slot) {
+                *slot = std::make_unique<node>();
+                (*slot)->parent = &n;
+                (*slot)->level = level == "+" ? std::string_view("+") : std::string_view("#");
+            }
+            return **slot;
+        }
+        auto it = n.children.find(level);
+        if (it == n.children.end()) {
+            it = n.children.emplace(std::string(level), std::make_unique<node>()).first;
+            it->second->parent = &n;
+            it->second->level = it->first;
+        }
+        return *it->second;
+    }
 
     template <class F>
     static void emit(const node& n, F& f) {
@@ -130,8 +174,8 @@ private:
         if (pos == std::string_view::npos) {
             emit(n, f);
             // "sport/#" also matches "sport" [MQTT-4.7.1-2].
-            if (auto it = n.children.find(std::string_view("#")); it != n.children.end()) {
-                emit(*it->second, f);
+            if (n.hash) {
+                emit(*n.hash, f);
             }
             return;
         }
@@ -139,24 +183,33 @@ private:
         const auto level =
             name.substr(pos, slash == std::string_view::npos ? name.npos : slash - pos);
         const auto next = slash == std::string_view::npos ? std::string_view::npos : slash + 1;
-        if (auto it = n.children.find(level); it != n.children.end()) {
-            match_from(*it->second, name, next, dollar, f);
+        if (!n.children.empty()) {
+            if (auto it = n.children.find(level); it != n.children.end()) {
+                match_from(*it->second, name, next, dollar, f);
+            }
         }
         if (dollar && pos == 0) {
             return;
         }
-        if (auto it = n.children.find(std::string_view("+")); it != n.children.end()) {
-            match_from(*it->second, name, next, dollar, f);
+        if (n.plus) {
+            match_from(*n.plus, name, next, dollar, f);
         }
-        if (auto it = n.children.find(std::string_view("#")); it != n.children.end()) {
-            emit(*it->second, f);
+        if (n.hash) {
+            emit(*n.hash, f);
         }
     }
 
     void prune(node* n) {
-        while (n != &root_ && n->subscribers.empty() && n->children.empty()) {
+        while (n != &root_ && n->subscribers.empty() && n->children.empty() && !n->plus &&
+               !n->hash) {
             node* parent = n->parent;
-            parent->children.erase(parent->children.find(n->level));
+            if (n == parent->plus.get()) {
+                parent->plus.reset();
+            } else if (n == parent->hash.get()) {
+                parent->hash.reset();
+            } else {
+                parent->children.erase(parent->children.find(n->level));
+            }
             n = parent;
         }
     }

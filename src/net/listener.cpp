@@ -157,53 +157,96 @@ asio::awaitable<void> upgrade_and_serve(Stream stream, const listener_context& l
     co_await serve_connection(std::move(ws), std::move(st), std::move(info));
 }
 
-} // namespace
+asio::awaitable<void> serve_tls_accepted(asio::ip::tcp::socket socket,
+                                         const listener_context& listener,
+                                         std::shared_ptr<broker_state> st, connection_info info) {
+    // The stream keeps the context it started with across reloads.
+    tls_socket stream(std::move(socket), listener.tls->current());
+    if (co_await tls_handshake(stream, listener, *st, info)) {
+        co_await serve_connection(std::move(stream), std::move(st), std::move(info));
+    } else {
+        close_transport(stream);
+    }
+}
 
-asio::awaitable<void> serve_accepted(asio::ip::tcp::socket socket, const listener_context& listener,
-                                     std::shared_ptr<broker_state> st) {
+asio::awaitable<void> serve_wss_accepted(asio::ip::tcp::socket socket,
+                                         const listener_context& listener,
+                                         std::shared_ptr<broker_state> st, connection_info info) {
+    auto context = listener.tls->current();
+    ssl::stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *context);
+    if (co_await tls_handshake(stream, listener, *st, info)) {
+        co_await upgrade_and_serve(std::move(stream), listener, std::move(st), std::move(info));
+    } else {
+        close_transport(stream);
+    }
+}
+
+/// Nothing to serve (not reached: listener schemes are checked when the configuration is read).
+asio::awaitable<void> drop(asio::ip::tcp::socket socket) {
+    close_transport(socket);
+    co_return;
+}
+
+/// The coroutine that serves `socket` on `listener`'s transport. A plain function, not a
+/// coroutine: for plain TCP the outermost frame of a connection is serve_connection's own,
+/// and the TLS and WebSocket streams live only in the frames of their own coroutines.
+asio::awaitable<void> serve_transport(asio::ip::tcp::socket socket,
+                                      const listener_context& listener,
+                                      std::shared_ptr<broker_state> st) {
     connection_info info;
     info.remote_address = remote_address(socket);
     const auto& scheme = listener.config.scheme;
-    if (st->hooks.has(broker::hook_accept)) {
-        // Every transport, before any handshake (Gmqtt's only covered TCP).
-        broker::accept_info accepted;
-        accepted.remote_address = info.remote_address;
-        accepted.transport = scheme == "mqtt" ? "tcp" : scheme == "mqtts" ? "tls" : scheme;
-        boost::system::error_code ec;
-        accepted.local_port = socket.local_endpoint(ec).port();
-        if (co_await st->hooks.accept(accepted) == broker::verdict::deny) {
-            info.transport = scheme.c_str();
-            log_refused(*st, info, "denied by an on_accept hook");
-            close_transport(socket);
-            co_return;
-        }
-    }
     if (scheme == "mqtt") {
         info.transport = "tcp";
-        co_await serve_connection(std::move(socket), std::move(st), std::move(info));
-    } else if (scheme == "mqtts") {
-        info.transport = "tls";
-        // The stream keeps the context it started with across reloads.
-        tls_socket stream(std::move(socket), listener.tls->current());
-        if (co_await tls_handshake(stream, listener, *st, info)) {
-            co_await serve_connection(std::move(stream), std::move(st), std::move(info));
-        } else {
-            close_transport(stream);
-        }
-    } else if (scheme == "ws") {
-        info.transport = "ws";
-        co_await upgrade_and_serve(beast::tcp_stream(std::move(socket)), listener, std::move(st),
-                                   std::move(info));
-    } else if (scheme == "wss") {
-        info.transport = "wss";
-        auto context = listener.tls->current();
-        ssl::stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *context);
-        if (co_await tls_handshake(stream, listener, *st, info)) {
-            co_await upgrade_and_serve(std::move(stream), listener, std::move(st), std::move(info));
-        } else {
-            close_transport(stream);
-        }
+        return serve_connection(std::move(socket), std::move(st), std::move(info));
     }
+    if (scheme == "mqtts") {
+        info.transport = "tls";
+        return serve_tls_accepted(std::move(socket), listener, std::move(st), std::move(info));
+    }
+    if (scheme == "ws") {
+        info.transport = "ws";
+        return upgrade_and_serve(beast::tcp_stream(std::move(socket)), listener, std::move(st),
+                                 std::move(info));
+    }
+    if (scheme == "wss") {
+        info.transport = "wss";
+        return serve_wss_accepted(std::move(socket), listener, std::move(st), std::move(info));
+    }
+    return drop(std::move(socket));
+}
+
+/// The on_accept hooks (every transport, before any handshake; Gmqtt's only covered TCP),
+/// then the transport.
+asio::awaitable<void> accept_then_serve(asio::ip::tcp::socket socket,
+                                        const listener_context& listener,
+                                        std::shared_ptr<broker_state> st) {
+    const auto& scheme = listener.config.scheme;
+    broker::accept_info accepted;
+    accepted.remote_address = remote_address(socket);
+    accepted.transport = scheme == "mqtt" ? "tcp" : scheme == "mqtts" ? "tls" : scheme;
+    boost::system::error_code ec;
+    accepted.local_port = socket.local_endpoint(ec).port();
+    if (co_await st->hooks.accept(accepted) == broker::verdict::deny) {
+        connection_info info;
+        info.remote_address = accepted.remote_address;
+        info.transport = scheme.c_str();
+        log_refused(*st, info, "denied by an on_accept hook");
+        close_transport(socket);
+        co_return;
+    }
+    co_await serve_transport(std::move(socket), listener, std::move(st));
+}
+
+} // namespace
+
+// Not a coroutine either (see serve_transport): without accept hooks, no frame of its own.
+asio::awaitable<void> serve_accepted(asio::ip::tcp::socket socket, const listener_context& listener,
+                                     std::shared_ptr<broker_state> st) {
+    if (st->hooks.has(broker::hook_accept)) {
+        return accept_then_serve(std::move(socket), listener, std::move(st));
+    }
+    return serve_transport(std::move(socket), listener, std::move(st));
 }
 
 asio::awaitable<void> serve_rest_accepted(asio::ip::tcp::socket socket,

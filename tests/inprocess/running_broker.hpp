@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 /// The configuration every test starts from: one TCP listener on 127.0.0.1, port 0.
 inline broker::broker_config test_config() {
     broker::broker_config c;
-    c.listeners = {{"mqtt", "127.0.0.1", 0, ""}};
+    c.listeners = {broker::listener_config::parse("mqtt://127.0.0.1:0")};
     c.threads = 2; // more than one, so that the strands matter, and no more than CI has
     return c;
 }

@@ -74,9 +74,9 @@ boost::system::error_code ssl_failure(int ssl_error, int saved_errno) {
     }
     if (ssl_error == SSL_ERROR_SYSCALL) {
         ERR_clear_error();
-        return saved_errno != 0 ? boost::system::error_code(saved_errno,
-                                                            boost::system::system_category())
-                                : boost::asio::ssl::error::stream_truncated;
+        return saved_errno != 0
+                   ? boost::system::error_code(saved_errno, boost::system::system_category())
+                   : boost::asio::ssl::error::stream_truncated;
     }
     const unsigned long e = ERR_get_error();
     ERR_clear_error();

@@ -393,7 +393,7 @@ protected:
 
     /// Starts one write of `buffers_`; its completion calls on_written.
     virtual void start_write() = 0;
-    /// Cancels the write in progress (terminal cancellation).
+    /// Cancels the write in progress (called once the reader has ended).
     virtual void cancel_write() = 0;
     /// Closes the transport under a write that ignores cancellation.
     virtual void abort_write() = 0;
@@ -519,14 +519,17 @@ private:
         auto handler = [self = std::move(self)](const error_code& ec, std::size_t) {
             static_cast<stream_link&>(*self).on_written(ec);
         };
-        async_write_buffers(stream_, buffers_,
-                            asio::bind_cancellation_slot(write_cancel_.slot(), std::move(handler)));
+        async_write_buffers(stream_, buffers_, std::move(handler));
     }
-    void cancel_write() override { write_cancel_.emit(asio::cancellation_type::terminal); }
+    /// Through the socket: the reader has ended, so the write is the only operation left on
+    /// it, and no cancellation slot (and its handler memory) is kept per connection for this.
+    void cancel_write() override {
+        boost::system::error_code ignored;
+        raw_socket(stream_).cancel(ignored);
+    }
     void abort_write() override { close_transport(stream_); }
 
     Stream& stream_;
-    asio::cancellation_signal write_cancel_;
 };
 
 /// After a protocol error on a 5.0 connection: tell the client why, let the writer flush,
@@ -773,16 +776,19 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
         auto f = next_frame(in, consumed, st.config.max_packet_size, want);
         if (f && !*f) {
             // Not a whole packet yet: read more. Waits are bound to the link's reader slot
-            // (cleared after each) and none starts once the link has stopped (see read_frame).
+            // and none starts once the link has stopped (see read_frame). On a plain socket the
+            // slot keeps its handler between waits (it names only the socket's reactor state,
+            // alive as long as the socket is open, so a late emit finds nothing to cancel), and
+            // the next wait reuses its memory; layered streams' handlers are cleared after each.
+            constexpr bool plain_socket = std::is_same_v<Stream, tcp::socket>;
             error_code ec;
             auto slot = ctx.link->reader_slot();
-            if constexpr (std::is_same_v<Stream, tcp::socket>) {
+            if constexpr (plain_socket) {
                 if (in.data().empty() && !stopped) {
                     // An idle connection waits without a buffer: readiness first, then read.
                     in.release_if_empty();
                     auto [wait_ec] = co_await stream.async_wait(
                         tcp::socket::wait_read, asio::bind_cancellation_slot(slot, use_tuple));
-                    slot.clear();
                     ec = wait_ec;
                 }
             }
@@ -793,7 +799,9 @@ asio::awaitable<void> read_loop(Stream& stream, input_buffer& in, connection_con
                 auto space = in.prepare(want);
                 auto [read_ec, n] = co_await stream.async_read_some(
                     space, asio::bind_cancellation_slot(slot, use_tuple));
-                slot.clear();
+                if constexpr (!plain_socket) {
+                    slot.clear();
+                }
                 ec = read_ec;
                 if constexpr (is_websocket<Stream>::value) {
                     if (!ec && stream.got_text()) {

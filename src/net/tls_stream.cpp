@@ -125,14 +125,14 @@ tls_stream::tls_stream(tls_stream&& other) noexcept
     other.ssl_ = nullptr; // the BIO keeps the file descriptor, which the move did not change
 }
 
-tls_stream::step_result tls_stream::step_handshake(boost::system::error_code& ec) {
-    ERR_clear_error();
-    const int r = SSL_do_handshake(ssl_);
-    if (r == 1) {
+tls_stream::step_result tls_stream::after_call(int result, boost::system::error_code& ec) {
+    if (result == 1) {
         return step_result::done;
     }
     const int saved_errno = errno;
-    switch (const int error = SSL_get_error(ssl_, r)) {
+    // A read may need to write (a TLS 1.3 key update answered) and a write may need to read
+    // (a handshake message first): wait for what OpenSSL asks, whichever the operation.
+    switch (const int error = SSL_get_error(ssl_, result)) {
     case SSL_ERROR_WANT_READ:
         return step_result::wait_read;
     case SSL_ERROR_WANT_WRITE:
@@ -143,28 +143,21 @@ tls_stream::step_result tls_stream::step_handshake(boost::system::error_code& ec
     }
 }
 
+tls_stream::step_result tls_stream::step_handshake(boost::system::error_code& ec) {
+    ERR_clear_error();
+    return after_call(SSL_do_handshake(ssl_), ec);
+}
+
 tls_stream::step_result tls_stream::step_io(void* data, std::size_t size, bool write,
                                             boost::system::error_code& ec,
                                             std::size_t& transferred) {
     ERR_clear_error();
     const int r = write ? SSL_write_ex(ssl_, data, size, &transferred)
                         : SSL_read_ex(ssl_, data, size, &transferred);
-    if (r == 1) {
-        return step_result::done;
+    if (r != 1) {
+        transferred = 0;
     }
-    transferred = 0;
-    const int saved_errno = errno;
-    // A read may need to write (a TLS 1.3 key update answered) and a write may need to read
-    // (a handshake message first): wait for what OpenSSL asks, whichever the operation.
-    switch (const int error = SSL_get_error(ssl_, r)) {
-    case SSL_ERROR_WANT_READ:
-        return step_result::wait_read;
-    case SSL_ERROR_WANT_WRITE:
-        return step_result::wait_write;
-    default:
-        ec = ssl_failure(error, saved_errno);
-        return step_result::done;
-    }
+    return after_call(r, ec);
 }
 
 } // namespace coromq::net

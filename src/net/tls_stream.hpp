@@ -132,6 +132,8 @@ private:
     /// One OpenSSL call, repeated after each readiness wait it asks for.
     enum class step_result { done, wait_read, wait_write };
     step_result step_handshake(boost::system::error_code& ec);
+    /// What an OpenSSL call's `result` (1: success) asks for next; sets `ec` on failure.
+    step_result after_call(int result, boost::system::error_code& ec);
     step_result step_io(void* data, std::size_t size, bool write, boost::system::error_code& ec,
                         std::size_t& transferred);
     /// After an operation: the coalescing buffer is freed so that an idle stream holds none.

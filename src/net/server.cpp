@@ -79,12 +79,14 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const listener_contex
             socket.close(ignored);
             continue;
         }
+        // The connection is counted until the last holder of its copy of the state lets go:
+        // not when its first coroutine ends, since an idle plain TCP connection has none.
         ++st->live_connections;
-        asio::co_spawn(executor, net::serve_accepted(std::move(socket), *listener, st),
-                       [st](const std::exception_ptr& e) {
-                           log_exception("connection")(e);
-                           --st->live_connections;
-                       });
+        std::shared_ptr<broker_state> counted(
+            st.get(), [st](broker_state* state) { --state->live_connections; });
+        asio::co_spawn(executor,
+                       net::serve_accepted(std::move(socket), *listener, std::move(counted)),
+                       log_exception("connection"));
     }
 }
 

@@ -88,8 +88,10 @@ attach_result router::attach(const packet::connect& c, std::shared_ptr<client_li
             existing->link.reset();
             --online_count_;
             existing->offline_at = wall_now;
-            result.taken_over_will = std::move(existing->will);
-            existing->will.reset();
+            if (existing->will) {
+                result.taken_over_will = std::move(*existing->will);
+                existing->will.reset();
+            }
         }
         // [MQTT-3.1.2-4] resume only when asked to and when the old session was persistent.
         const bool resume = !c.clean_start && !existing->clean_session;
@@ -110,7 +112,7 @@ attach_result router::attach(const packet::connect& c, std::shared_ptr<client_li
     s->version = c.version;
     s->link = std::move(link);
     ++online_count_;
-    s->will = c.last_will;
+    s->will = c.last_will ? std::make_unique<packet::will>(*c.last_will) : nullptr;
     s->username = c.username;
     s->remote_address = s->link->remote_address();
     s->keep_alive = c.keep_alive;
@@ -139,8 +141,8 @@ detach_result router::detach(const std::shared_ptr<session>& s, const client_lin
     s->link.reset();
     --online_count_;
     s->offline_at = wall_now;
-    if (with_will) {
-        result.will = std::move(s->will);
+    if (with_will && s->will) {
+        result.will = std::move(*s->will);
     }
     s->will.reset(); // [MQTT-3.1.2-10] discarded after DISCONNECT
     if (s->clean_session) {

@@ -8,6 +8,7 @@
 #include <coromq/packet/types.hpp>
 
 #include <boost/container/deque.hpp>
+#include <boost/container/flat_set.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -15,7 +16,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_set>
 
 namespace coromq::broker {
 
@@ -64,7 +64,9 @@ struct session {
     packet::protocol_version version = packet::protocol_version::v3_1_1;
 
     std::shared_ptr<client_link> link; ///< null while offline
-    std::optional<packet::will> will;  ///< of the current connection
+    /// Of the current connection. On the heap: most clients have none, and every session
+    /// would otherwise carry the room for one.
+    std::unique_ptr<packet::will> will;
     std::optional<std::string> username;
     std::string remote_address;
     std::uint16_t keep_alive = 0;
@@ -74,7 +76,9 @@ struct session {
     std::map<std::string, session_subscription, std::less<>> subscriptions;
     boost::container::deque<inflight_message> inflight; // allocates nothing while empty
     boost::container::deque<queued_message> queue;
-    std::unordered_set<std::uint16_t> awaiting_pubrel; ///< incoming QoS 2 ids [MQTT-4.3.3-2]
+    /// Incoming QoS 2 ids awaiting PUBREL [MQTT-4.3.3-2]: a sorted vector, 24 bytes while
+    /// empty (an unordered_set is 56), and ids mostly arrive in order (inserted at the end).
+    boost::container::flat_set<std::uint16_t> awaiting_pubrel;
     std::uint16_t next_packet_id = 1;
     std::uint64_t dropped = 0; ///< messages dropped because a queue was full
 

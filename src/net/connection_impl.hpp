@@ -295,7 +295,6 @@ class connection_link : public broker::client_link,
 public:
     connection_link(const asio::any_io_executor& ex, protocol_version v, std::string remote)
         : client_link(v, std::move(remote))
-        , executor_(ex)
         , watchdog_(ex) {}
 
     /// Starts the writer (it writes what was queued before, e.g. CONNACK) and the watchdog.
@@ -341,7 +340,7 @@ public:
 
     /// Until the writer or the watchdog stops the connection (no reader: a refused CONNECT).
     asio::awaitable<void> wait_stopped() {
-        asio::steady_timer timer(executor_, steady::time_point::max());
+        asio::steady_timer timer(executor(), steady::time_point::max());
         co_await park(timer);
     }
 
@@ -360,8 +359,8 @@ public:
         }
         bool aborted = false;
         while (writing_) {
-            asio::steady_timer timer(executor_, aborted ? steady::time_point::max()
-                                                        : steady::now() + flush_grace);
+            asio::steady_timer timer(executor(), aborted ? steady::time_point::max()
+                                                         : steady::now() + flush_grace);
             writer_idle_ = &timer;
             auto [ec] = co_await timer.async_wait(use_tuple);
             writer_idle_ = nullptr;
@@ -392,7 +391,7 @@ protected:
     void wake() override {
         if (!wake_posted_.exchange(true, std::memory_order_acq_rel)) {
             const auto continuation =
-                asio::prefer(executor_, asio::execution::relationship.continuation);
+                asio::prefer(executor(), asio::execution::relationship.continuation);
             asio::post(continuation, [self = shared_from_this()] {
                 self->wake_posted_.store(false, std::memory_order_release);
                 self->on_wake();
@@ -400,7 +399,7 @@ protected:
         }
     }
     void on_closing() override {
-        asio::post(executor_, [self = shared_from_this()] {
+        asio::post(executor(), [self = shared_from_this()] {
             if (self->started_ && !self->finished_) {
                 self->bring_flush_deadline_forward();
             }
@@ -507,7 +506,9 @@ private:
         arm_watchdog();
     }
 
-    asio::any_io_executor executor_;
+    /// The connection's executor (its strand): the watchdog's, not kept twice.
+    const asio::any_io_executor& executor() noexcept { return watchdog_.get_executor(); }
+
     asio::steady_timer watchdog_;
     asio::cancellation_signal reader_cancel_;
     connection_context* ctx_ = nullptr;
@@ -1152,9 +1153,8 @@ inline asio::awaitable<void> close_session(connection_context& ctx) {
 /// its reader coroutine between packets (see quiet_wait). Held by whatever runs for the
 /// connection: the reader coroutine, or the parked wait.
 struct tcp_connection {
-    tcp_connection(tcp::socket socket, std::shared_ptr<broker_state> state, connection_info about)
-        : stream(std::move(socket))
-        , info(std::move(about)) {
+    tcp_connection(tcp::socket socket, std::shared_ptr<broker_state> state)
+        : stream(std::move(socket)) {
         ctx.state = std::move(state);
     }
     tcp_connection(const tcp_connection&) = delete;
@@ -1168,7 +1168,6 @@ struct tcp_connection {
     }
 
     tcp::socket stream;
-    connection_info info;
     connection_context ctx;
     input_buffer in;
 };
@@ -1211,11 +1210,12 @@ inline asio::awaitable<void> read_tcp(std::shared_ptr<tcp_connection> conn, bool
     close_transport(conn->stream);
 }
 
+/// `info` is needed only until the session is open: it stays in this frame, which ends once
+/// the connection first parks or ends.
 inline asio::awaitable<void> serve_tcp(tcp::socket socket, std::shared_ptr<broker_state> state,
                                        connection_info info) {
-    auto conn =
-        std::make_shared<tcp_connection>(std::move(socket), std::move(state), std::move(info));
-    if (!co_await open_session(conn->stream, conn->in, conn->ctx, conn->info)) {
+    auto conn = std::make_shared<tcp_connection>(std::move(socket), std::move(state));
+    if (!co_await open_session(conn->stream, conn->in, conn->ctx, info)) {
         close_transport(conn->stream);
         co_return;
     }

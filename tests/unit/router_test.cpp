@@ -1031,7 +1031,7 @@ TEST_CASE("[MQTT-3.1.2-10] detach after DISCONNECT discards the will") {
     h.subscribe(dev, 1, {sub("cmd", q1)});
     h.drop(dev, false);
     CHECK(watcher.take().empty());
-    CHECK_FALSE(dev.session->will.has_value());
+    CHECK_FALSE(dev.session->will);
     // A persistent session stays, offline, with its subscriptions.
     CHECK(h.router.find_session("dev") == dev.session);
     CHECK_FALSE(dev.session->online());

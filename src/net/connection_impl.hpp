@@ -1139,7 +1139,8 @@ inline asio::awaitable<void> close_session(connection_context& ctx) {
     }
     if (st.config.logging) {
         broker::log("INFO", "disconnected client_id=", client.client_id,
-                    " remote=", client.remote_address, " reason=", ctx.end_reason);
+                    " remote=", client.remote_address, " reason=", ctx.end_reason,
+                    transport_log_suffix(client.transport));
     }
     if (st.hooks.has(broker::hook_close)) {
         co_await st.hooks.closed(client, ctx.end_reason);

@@ -85,6 +85,12 @@ void close_transport(Stream& stream) {
     socket.close(ignored);
 }
 
+/// Appended to connection log lines: nothing for plain TCP, " transport=tls" and so on
+/// otherwise.
+inline std::string transport_log_suffix(std::string_view transport) {
+    return transport == "tcp" ? std::string{} : " transport=" + std::string(transport);
+}
+
 /// Facts about an accepted connection that the transport learned before MQTT starts.
 struct connection_info {
     std::string remote_address;
@@ -94,11 +100,7 @@ struct connection_info {
     bool username_from_certificate = false;
     std::optional<std::string> certificate_username;
 
-    /// Appended to log lines: nothing for plain TCP, " transport=tls" and so on otherwise.
-    std::string log_suffix() const {
-        return std::string_view(transport) == "tcp" ? std::string{}
-                                                    : std::string(" transport=") + transport;
-    }
+    std::string log_suffix() const { return transport_log_suffix(transport); }
 };
 
 /// Completes when the server stops (or when cancelled, e.g. by `||`). Lets handshakes and

@@ -99,6 +99,11 @@ def test_mosquitto_clients_over_tls_with_cafile(make_broker, pki):
     assert code == 0, sub.lines
     assert [m[3] for m in messages] == ["over-tls", "over-tcp"]
     assert b.wait_for_log(r"INFO connected client_id=\S+ .* transport=tls$")
+    # The disconnect line names the transport too; a plain TCP client's says nothing.
+    assert b.wait_for_log(r"INFO disconnected client_id=\S+ .*reason=client disconnected "
+                          r"transport=tls$"), b.log()
+    assert b.wait_for_log(r"INFO disconnected client_id=\S+ .*reason=client disconnected$"), \
+        b.log()
 
 
 def test_tls_refused_without_a_trusted_ca(make_broker, pki):

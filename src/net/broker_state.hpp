@@ -83,9 +83,10 @@ private:
 };
 
 struct broker_state {
-    broker_state(asio::io_context& io, broker::broker_config cfg)
+    broker_state(asio::io_context& io, unsigned threads, broker::broker_config cfg)
         : config(cfg)
         , ioc(io)
+        , io_threads(threads)
         , strand(asio::make_strand(io))
         , core(cfg)
         , hooks(std::chrono::milliseconds(cfg.hook_timeout_ms))
@@ -94,6 +95,8 @@ struct broker_state {
 
     const broker::broker_config config;
     asio::io_context& ioc;
+    /// How many threads run `ioc` (config.threads, or one per core).
+    const unsigned io_threads;
     /// Every call into `core` happens on this strand.
     router_strand strand;
     broker::router core;

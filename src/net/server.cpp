@@ -52,9 +52,13 @@ auto log_exception(const char* what) {
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const listener_context* listener,
                                   std::shared_ptr<broker_state> st) {
     for (;;) {
-        // Each connection gets a strand of its own: its loops never run concurrently, and
-        // different connections run on all threads.
-        asio::any_io_executor conn_executor = asio::make_strand(st->ioc);
+        // Each connection gets a strand of its own: its reader and its link's callbacks never
+        // run concurrently, and different connections run on all threads. With one thread
+        // nothing runs concurrently anyway: no strand (one allocation less per connection,
+        // and no strand queue to go through for each of its handlers).
+        asio::any_io_executor conn_executor =
+            st->io_threads == 1 ? asio::any_io_executor(st->ioc.get_executor())
+                                : asio::any_io_executor(asio::make_strand(st->ioc));
         auto [ec, socket] = co_await acceptor.async_accept(conn_executor, use_tuple);
         if (ec) {
             if (ec == asio::error::operation_aborted || !acceptor.is_open() || st->stopping) {
@@ -115,13 +119,18 @@ std::unique_ptr<tcp::acceptor> bind_acceptor(asio::io_context& ioc, const std::s
     return acceptor;
 }
 
+/// The threads that run the io_context: `threads`, or one per core.
+unsigned io_thread_count(const broker_config& cfg) {
+    return cfg.threads ? unsigned(cfg.threads) : std::max(1u, std::thread::hardware_concurrency());
+}
+
 } // namespace
 
 struct server::impl {
     explicit impl(broker_config cfg)
         : config(cfg)
-        , ioc(int(cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency())))
-        , state(std::make_shared<broker_state>(ioc, std::move(cfg)))
+        , ioc(int(io_thread_count(cfg)))
+        , state(std::make_shared<broker_state>(ioc, io_thread_count(cfg), std::move(cfg)))
         , retry_timer(state->strand) {}
 
     broker_config config;
@@ -293,8 +302,7 @@ void server::run() {
     }
     asio::co_spawn(im.state->strand, im.retry_task(), log_exception("retry task"));
 
-    const unsigned threads =
-        im.config.threads ? im.config.threads : std::max(1u, std::thread::hardware_concurrency());
+    const unsigned threads = im.state->io_threads;
     std::vector<std::jthread> pool;
     for (unsigned i = 1; i < threads; ++i) {
         pool.emplace_back([&im] { im.ioc.run(); });

@@ -13,8 +13,9 @@ namespace coromq::net {
 
 /// Serves one MQTT client over `stream` (already past any TLS or WebSocket handshake) until
 /// it disconnects, breaks the protocol, goes silent past its keep-alive, is taken over, or the
-/// server stops. Runs on the stream's executor (a strand of its own); enters the router only
-/// through `state->strand`. Cancelling it closes the connection as if the network failed.
+/// server stops. Runs on the stream's executor (a strand of its own, or with one I/O thread
+/// the io_context's executor: see accept_loop); enters the router only through
+/// `state->strand`. Cancelling it closes the connection as if the network failed.
 template <class Stream>
 asio::awaitable<void> serve_connection(Stream stream, std::shared_ptr<broker_state> state,
                                        connection_info info);

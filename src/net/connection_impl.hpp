@@ -117,6 +117,25 @@ struct frame {
     packet::bytes_view body; ///< valid until the next read_frame
 };
 
+/// The next complete packet already in `in` (after consuming the `consumed` bytes of the
+/// previous one), or nullopt with `want` set to how many bytes would make progress.
+inline packet::result<std::optional<frame>> next_frame(input_buffer& in, std::size_t& consumed,
+                                                       std::uint32_t max_size, std::size_t& want) {
+    in.consume(consumed);
+    consumed = 0;
+    auto header = packet::parse_fixed_header(in.data(), max_size);
+    if (!header) {
+        return header.error();
+    }
+    if (*header && in.data().size() >= (*header)->packet_size()) {
+        const auto& h = **header;
+        consumed = h.packet_size();
+        return std::optional<frame>(frame{h, in.data().subspan(h.size, h.remaining_length)});
+    }
+    want = *header ? (*header)->packet_size() : in.data().size() + 1;
+    return std::optional<frame>();
+}
+
 /// Reads the next complete packet. Errors are network errors or codec framing errors. The
 /// socket waits are bound to `slot`, which is cleared after each of them; none starts once
 /// `stopped` is set (a cancellation emitted while a completion was queued would be lost).
@@ -124,19 +143,15 @@ template <class Stream>
 asio::awaitable<packet::result<frame>>
 read_frame(Stream& stream, input_buffer& in, std::size_t& consumed, std::uint32_t max_size,
            asio::cancellation_slot slot, const bool& stopped) {
-    in.consume(consumed);
-    consumed = 0;
     for (;;) {
-        auto header = packet::parse_fixed_header(in.data(), max_size);
-        if (!header) {
-            co_return header.error();
+        std::size_t want = 0;
+        auto f = next_frame(in, consumed, max_size, want);
+        if (!f) {
+            co_return f.error();
         }
-        if (*header && in.data().size() >= (*header)->packet_size()) {
-            const auto& h = **header;
-            consumed = h.packet_size();
-            co_return frame{h, in.data().subspan(h.size, h.remaining_length)};
+        if (*f) {
+            co_return **f;
         }
-        const std::size_t want = *header ? (*header)->packet_size() : in.data().size() + 1;
         if constexpr (std::is_same_v<Stream, tcp::socket>) {
             if (in.data().empty() && !stopped) {
                 // An idle connection waits without a buffer: readiness first, then read.
@@ -169,25 +184,6 @@ read_frame(Stream& stream, input_buffer& in, std::size_t& consumed, std::uint32_
         }
         in.commit(n);
     }
-}
-
-/// The next complete packet already in `in` (after consuming the `consumed` bytes of the
-/// previous one), or nullopt with `want` set to how many bytes would make progress.
-inline packet::result<std::optional<frame>> next_frame(input_buffer& in, std::size_t& consumed,
-                                                       std::uint32_t max_size, std::size_t& want) {
-    in.consume(consumed);
-    consumed = 0;
-    auto header = packet::parse_fixed_header(in.data(), max_size);
-    if (!header) {
-        return header.error();
-    }
-    if (*header && in.data().size() >= (*header)->packet_size()) {
-        const auto& h = **header;
-        consumed = h.packet_size();
-        return std::optional<frame>(frame{h, in.data().subspan(h.size, h.remaining_length)});
-    }
-    want = *header ? (*header)->packet_size() : in.data().size() + 1;
-    return std::optional<frame>();
 }
 
 class connection_link;
@@ -506,7 +502,8 @@ private:
         arm_watchdog();
     }
 
-    /// The connection's executor (its strand): the watchdog's, not kept twice.
+    /// The connection's executor (its strand, or with one I/O thread the io_context's): the
+    /// watchdog's, not kept twice.
     const asio::any_io_executor& executor() noexcept { return watchdog_.get_executor(); }
 
     asio::steady_timer watchdog_;
@@ -1185,15 +1182,8 @@ inline void park_tcp(std::shared_ptr<tcp_connection> conn) {
     auto on_ready = [conn = std::move(conn)](const error_code&) mutable {
         conn->ctx.park_when_idle = steady::now() - conn->ctx.parked_at >= quiet_wait;
         auto executor = conn->stream.get_executor();
-        asio::co_spawn(executor, read_tcp(std::move(conn), true), [](const std::exception_ptr& e) {
-            if (e) {
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& x) {
-                    broker::log("ERROR", "connection: ", x.what());
-                }
-            }
-        });
+        asio::co_spawn(executor, read_tcp(std::move(conn), true),
+                       broker::log_exception("connection"));
     };
     stream.async_wait(tcp::socket::wait_read,
                       asio::bind_cancellation_slot(slot, std::move(on_ready)));

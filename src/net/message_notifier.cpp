@@ -38,13 +38,7 @@ void message_notifier::push(broker::message_event&& event) {
             std::lock_guard lock(mutex_);
             draining_ = false;
         }
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            broker::log("ERROR", "message notifications: ", ex.what());
-        } catch (...) {
-            broker::log("ERROR", "message notifications: unknown exception");
-        }
+        broker::log_exception("message notifications")(e);
     });
 }
 

@@ -31,22 +31,6 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto stop_grace = std::chrono::seconds(10);
 
-/// Logs what escaped a coroutine we spawned: nothing may vanish silently.
-auto log_exception(const char* what) {
-    return [what](const std::exception_ptr& e) {
-        if (!e) {
-            return;
-        }
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            log("ERROR", what, ": ", ex.what());
-        } catch (...) {
-            log("ERROR", what, ": unknown exception");
-        }
-    };
-}
-
 /// Accepts until the acceptor closes. `mqtt` listeners count toward max_connections and the
 /// stop waits for them; the REST-only listener (listener == nullptr) does neither.
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const listener_context* listener,
